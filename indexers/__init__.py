@@ -1,0 +1,1 @@
+"""indexers: repositories to code units, embeddings, a FAISS + SQLite index, hybrid search."""
