@@ -68,8 +68,10 @@ def run_dataset_trace(args: argparse.Namespace) -> int:
     """`codelm dataset trace`: build the dataset with `tracer.datasets.build`."""
     from tracer.datasets import build
 
-    if args.kind != "singleline" and not args.src:
-        raise UsageError(f"--kind {args.kind} needs --src DIR (the programs to trace)")
+    from pathlib import Path
+
+    if args.kind != "singleline" and not (args.src and Path(args.src).is_dir()):
+        raise UsageError(f"--kind {args.kind} needs --src DIR, an existing directory of programs to trace")
     if args.workers < 1 or args.mutants < 0 or (args.limit is not None and args.limit < 0):
         raise UsageError("--workers must be at least 1, --mutants and --limit at least 0")
     summary = build(args.kind, args.out, src=args.src, mutants=args.mutants, workers=args.workers,
