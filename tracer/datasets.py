@@ -16,7 +16,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -85,6 +84,10 @@ def record_key(source: str, stdin: str) -> str:
     return hashlib.sha256(json.dumps([source, stdin]).encode()).hexdigest()
 
 
+def _seed_of(seed: int, origin: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}\0{origin}".encode()).digest()[8:16], "big")
+
+
 def _default_trace(source: str, path: str = "prog.py", stdin: str = "", limits: Any = None) -> Trace:
     from tracer.trace import trace_source
     return trace_source(source, path, stdin, limits)
@@ -102,7 +105,7 @@ def trace_program(program: Program, kind: str, n_mutants: int, seed: int, trace_
                   limits: Any = None) -> list[dict[str, Any]]:
     """The records of one original program: its runs on each input, then up to `n_mutants`
     mutants that pass CodeExecutor's filter (run to completion on every input, behave
-    differently on at least one), tried in a seeded order, at most 4x as many."""
+    differently on at least one), tried among a seeded sample of 4x as many mutation sites."""
     records = []
     originals = []
     for j, stdin in enumerate(program.inputs):
@@ -113,10 +116,9 @@ def trace_program(program: Program, kind: str, n_mutants: int, seed: int, trace_
             records.append(_record(kind, program.origin, rid, program.source, stdin, trace, None))
     if n_mutants <= 0 or any(t.status != "ok" for t in originals):
         return records
-    candidates = make_mutants(program.source)
-    random.Random(f"{seed}\0{program.origin}").shuffle(candidates)
+    candidates = make_mutants(program.source, limit=4 * n_mutants, seed=_seed_of(seed, program.origin))
     kept = 0
-    for k, mutant in enumerate(candidates[:4 * n_mutants]):
+    for k, mutant in enumerate(candidates):
         traces = [trace_fn(mutant.source, path=program.path, stdin=s, limits=limits) for s in program.inputs]
         completed = all(t.status == "ok" and not t.truncated for t in traces)
         if not (completed and any(keep_mutant(o, t) for o, t in zip(originals, traces))):

@@ -18,7 +18,8 @@ Each mutant changes exactly one site of the program:
     ZIL  zero iteration loop: a for/while body replaced by `break`
 
 `mutants()` is deterministic: sites are visited in `ast.walk` order, operators in the order
-given; with `limit`, a seeded sample of them is kept, in that same order.
+given; with `limit`, a seeded sample of the sites is made (cheaply, before any mutant is
+built) and kept in that same order. Mutants whose text repeats one already made are dropped.
 """
 
 from __future__ import annotations
@@ -141,8 +142,8 @@ def keep_mutant(original: Trace, mutant: Trace) -> bool:
 def mutants(source: str, operators: tuple[str, ...] | list[str] = OPERATORS, limit: int | None = None,
             seed: int = 0) -> list[Mutant]:
     """Every single-site mutant of `source` under `operators` (sources from `ast.unparse`,
-    each parses and differs from the original's unparse); `limit` keeps a seeded sample.
-    A source that does not parse has no mutants."""
+    each parses and differs from the original's unparse); `limit` mutates only a seeded
+    sample of that many sites. A source that does not parse has no mutants."""
     unknown = set(operators) - set(OPERATORS)
     if unknown:
         raise ValueError(f"unknown mutation operators {sorted(unknown)}; choose from {', '.join(OPERATORS)}")
@@ -153,6 +154,8 @@ def mutants(source: str, operators: tuple[str, ...] | list[str] = OPERATORS, lim
     baseline = ast.unparse(tree)
     sites = [(op, index, k) for index, (node, parent) in enumerate(_walk(tree))
              for op in operators for k, _ in enumerate(_sites(op, node, parent))]
+    if limit is not None and len(sites) > limit:
+        sites = [sites[i] for i in sorted(random.Random(seed).sample(range(len(sites)), limit))]
     out: list[Mutant] = []
     seen = {baseline}
     for op, index, k in sites:
@@ -161,11 +164,7 @@ def mutants(source: str, operators: tuple[str, ...] | list[str] = OPERATORS, lim
         line = getattr(node, "lineno", 0)
         list(_sites(op, node, parent))[k](node)
         text = ast.unparse(ast.fix_missing_locations(copy_tree))
-        if text in seen:
-            continue
-        seen.add(text)
-        out.append(Mutant(op, line, text))
-    if limit is not None and len(out) > limit:
-        keep = sorted(random.Random(seed).sample(range(len(out)), limit))
-        out = [out[i] for i in keep]
+        if text not in seen:
+            seen.add(text)
+            out.append(Mutant(op, line, text))
     return out
