@@ -32,11 +32,13 @@ _SPECIAL = re.compile(r"(<line>|<output>)")
 @dataclass
 class ParsedStep:
     """One step read back from text: 0-based `line` (None for an output with no step before it),
-    the state (name -> tokenised value) and what the line printed (tokenised, "" if nothing)."""
+    the state (name -> tokenised value), what the line printed (tokenised, "" if nothing), and
+    whether its state was closed by `</state>` (not compared: text cut short leaves it False)."""
 
     line: int | None
     state: dict[str, str] = field(default_factory=dict)
     output: str = ""
+    complete: bool = field(default=True, compare=False)
 
 
 def tokenize_value(text: str) -> str:
@@ -115,6 +117,7 @@ def _parse_line(body: str) -> ParsedStep | None:
     start = rest.find(STATE)
     rest = rest[start + len(STATE):] if start >= 0 else ""
     end = rest.find(END_STATE)
+    complete = start >= 0 and end >= 0
     rest = rest[:end] if end >= 0 else rest
     state: dict[str, str] = {}
     for entry in rest.split(DICTSEP):
@@ -123,4 +126,4 @@ def _parse_line(body: str) -> ParsedStep | None:
             name, sep, value = entry.partition(":")
         if sep and name.strip():
             state[name.strip()] = " ".join(value.split())
-    return ParsedStep(int(number.group(1)), state)
+    return ParsedStep(int(number.group(1)), state, complete=complete)

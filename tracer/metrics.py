@@ -2,7 +2,9 @@
 
 A trace is read (`tracer.format.parse_codeexecutor`) into a sequence of sentences, in order:
 each step is a `line` sentence (0-based line, state), each `<output>` segment an `output`
-sentence. Sentence i of the prediction is compared with sentence i of the gold trace:
+sentence; a last step whose state is not closed by `</state>` (text cut short) is dropped,
+as CodeExecutor drops the incomplete last sentence. (CodeExecutor's own parser also loses
+an `<output>` segment that ends the text; here it counts.) Sentence i of the prediction is compared with sentence i of the gold trace:
 
 - a line sentence matches when the line and the whole state (names and values) are equal;
   an output sentence matches when its text is equal;
@@ -33,6 +35,8 @@ KEYS = ("output_acc", "trace_acc", "line_precision", "line_recall", "line_f1",
 def sentences(steps: list[ParsedStep]) -> list[Sentence]:
     """The comparable sentences of parsed steps, in order."""
     out: list[Sentence] = []
+    if steps and not steps[-1].complete and not steps[-1].output:
+        steps = steps[:-1]
     for step in steps:
         if step.line is not None:
             out.append(("line", step.line, step.state))

@@ -41,6 +41,14 @@ def test_short_prediction_and_micro_averaging_by_hand():
     assert got["trace_acc"] == 50.0 and got["output_acc"] == 50.0
 
 
+def test_incomplete_last_step_is_dropped():
+    # the prediction was cut short inside the last state: 3 complete sentences, all right
+    cut = GOLD[:GOLD.rindex("<dictsep> c")]
+    got = score_traces([GOLD], [cut])
+    assert got["line_precision"] == 100.0 and got["line_recall"] == 75.0 and got["trace_acc"] == 0.0
+    assert got["id_precision"] == 100.0 and got["id_recall"] == 50.0
+
+
 def test_garbage_prediction_scores_zero_and_counts_must_match():
     got = score_traces([GOLD], ["<line> <state> nonsense"])
     assert got == {key: 0.0 for key in KEYS}
