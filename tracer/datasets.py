@@ -160,7 +160,11 @@ def _recover(out: Path) -> tuple[set[str], set[str], dict[str, int]]:
     """Done origins, record keys and counts of what is complete in `out`; drops the records of
     origins that a killed run left unfinished (and a torn last line)."""
     done_file = out / "done.txt"
-    done = set(done_file.read_text(encoding="utf-8").split("\n")) - {""} if done_file.exists() else set()
+    done_text = done_file.read_text(encoding="utf-8") if done_file.exists() else ""
+    if not done_text.endswith("\n"):  # a torn last origin: not done
+        done_text = done_text[:done_text.rfind("\n") + 1]
+        done_file.write_text(done_text, encoding="utf-8")
+    done = set(done_text.splitlines())
     keys: set[str] = set()
     counts = {}
     for split, _ in SPLITS:
@@ -172,7 +176,7 @@ def _recover(out: Path) -> tuple[set[str], set[str], dict[str, int]]:
                 rec = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if rec.get("origin") in done:
+            if isinstance(rec, dict) and rec.get("origin") in done:
                 kept.append(line)
                 keys.add(record_key(rec["source"], rec["input"]))
         clean = "".join(line + "\n" for line in kept)

@@ -147,6 +147,8 @@ def test_resume_after_a_kill_gives_no_duplicates(tmp_path):
     stray = dict(_records(full)[-1], origin="words.py")
     with open(part / "train.jsonl", "a") as f:
         f.write(json.dumps(stray) + "\n" + '{"id": "torn", "orig')
+    with open(part / "done.txt", "a") as f:
+        f.write("word")
     second = build("tutorial", part, src=src, mutants=2, seed=2, trace_fn=fake_trace, progress=False)
     assert second["already_done"] == 3 and second["programs"] == len(TUTORIAL) - 3
     assert _files(part) == _files(full)
