@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import builtins
 import io
+
 import sys
+import time
 import types
 from typing import Any
 
 from tracer import sandbox_child
 
+# objects whose repr (or whose being skipped) cannot change while the object stays the same
 _STABLE = frozenset({int, float, complex, bool, str, bytes, type(None), types.ModuleType,
                      types.FunctionType, types.BuiltinFunctionType, types.MethodType, type})
 _SKIP = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
@@ -74,6 +77,8 @@ def _container_repr(value: Any, kind: type, limit: int, depth: int) -> str:
 
 
 def _snapshot(local_vars: dict[str, Any], cache: dict[str, tuple[Any, str | None]], limit: int) -> dict[str, str]:
+    """The state: kept names -> short reprs. `cache` (one per frame) remembers each name's last
+    value and repr; an unchanged atom (same object) or skipped object is not looked at again."""
     state = {}
     for name, value in local_vars.items():
         hit = cache.get(name)
@@ -189,10 +194,10 @@ class Recorder:
         """The trace as JSON (schema.Trace without the path); closes the steps still open."""
         if status == "too_long":
             self.truncated = True
-        for frame, pending, cache in self.stack:
+        for frame, pending, memo in self.stack:
             if pending is not None:
                 try:
-                    self.states[pending] = _snapshot(frame.f_locals, cache, self.max_repr)
+                    self.states[pending] = _snapshot(frame.f_locals, memo, self.max_repr)
                 except BaseException:  # noqa: BLE001
                     pass
         steps = []
@@ -230,7 +235,9 @@ def trace_entry(payload: dict[str, Any]) -> dict[str, Any]:
     settrace, sys.settrace = sys.settrace, _ignored_settrace
     on_call = recorder.tracer()
     status, error = "ok", None
-    settrace(on_call)
+    if payload.get("trace", True):  # False: an untraced run, to measure the tracer's overhead
+        settrace(on_call)
+    start = time.perf_counter()
     try:
         exec(code, main.__dict__)
     except SystemExit as err:
@@ -242,14 +249,15 @@ def trace_entry(payload: dict[str, Any]) -> dict[str, Any]:
     except BaseException as err:  # noqa: BLE001 - the program's own failure is the result
         status, error = "exception", _exception_line(err)
     finally:
-        lost = sys.gettrace() is not on_call
+        seconds = time.perf_counter() - start
+        lost = sys.gettrace() is not on_call and payload.get("trace", True)
         settrace(None)
     if lost:
         # CPython switches tracing off when the trace function fails (e.g. a RecursionError
         # raised in it at the recursion limit): the steps after that point are missing
         recorder.truncated = True
     main.__dict__.clear()  # free the program's data before building the result
-    return recorder.result(status, error)
+    return dict(recorder.result(status, error), seconds=seconds)
 
 
 def _exception_line(err: BaseException) -> str:
