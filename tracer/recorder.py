@@ -9,7 +9,8 @@ What a state holds: every local except dunder names (`__name__`, `__builtins__`,
 compiler temporaries (`.0`), and modules, functions, methods and classes (definitions and
 imports are code, not data; CodeExecutor keeps variables only). Values are `repr`s, cut to
 `max_repr` characters with `...`; long lists, dicts, sets and strings are cut before `repr`
-runs, and unchanged ints, floats, strings, bytes and None reuse the last repr.
+runs, unchanged ints, floats, strings, bytes and None reuse the last repr, and default
+reprs lose their address (`<__main__.Point object>`) so that traces are reproducible.
 
 Programs that call `sys.settrace` get no effect (the tracer stays); signal handlers run and
 are traced like any other function of the file. What a program writes straight to file
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import re
 
 import sys
 import time
@@ -32,6 +34,7 @@ from tracer import sandbox_child
 _STABLE = frozenset({int, float, complex, bool, str, bytes, type(None), types.ModuleType,
                      types.FunctionType, types.BuiltinFunctionType, types.MethodType, type})
 _SKIP = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 _ATOMS = frozenset({int, float, bool, type(None)})
 _BRACKETS = {list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}"), frozenset: ("frozenset({", "})"),
              dict: ("{", "}")}
@@ -51,6 +54,8 @@ def short_repr(value: Any, limit: int, depth: int = 0) -> str:
             text = repr(value)
     except BaseException as err:  # noqa: BLE001 - a broken __repr__ must not stop the trace
         text = f"<{kind.__name__} object; repr failed: {type(err).__name__}>"
+    if " at 0x" in text:  # default reprs: drop the address so traces are reproducible
+        text = _ADDRESS.sub(">", text)
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
