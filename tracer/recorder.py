@@ -61,6 +61,10 @@ def short_repr(value: Any, limit: int, depth: int = 0) -> str:
 
 def _container_repr(value: Any, kind: type, limit: int, depth: int) -> str:
     opening, closing = _BRACKETS[kind]
+    if kind is list or kind is tuple:  # fast path: a head of numbers, bools and None, repr'd in C
+        head = value[:limit // 3 + 1]  # each item takes 3 characters or more: enough to pass the limit
+        if _ATOMS.issuperset(map(type, head)):
+            return repr(head)
     if depth > 8:
         return opening + "..." + closing
     parts, size = [], len(opening)
