@@ -5,15 +5,77 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
-from codelm.errors import UsageError, not_implemented
+from codelm.errors import CodelmError, UsageError
 
 
 def register(commands) -> None:
     """Add this area's subcommands."""
-    commands.add("trace", "run programs in the sandbox and record their execution", "codelm trace prog.py --json", not_implemented)
+    p = commands.add("trace", "run programs in the sandbox and record their execution",
+                     "codelm trace prog.py --json", run_trace,
+                     description="Run each Python program in the sandbox and record every line it "
+                                 "executes with the local variables after it ran, and what it printed.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="Python programs to trace")
+    p.add_argument("--json", action="store_true", help="one JSON trace per file, one a line")
+    p.add_argument("--format", choices=("json", "codeexecutor"), default=None,
+                   help="json: the trace record; codeexecutor: the CodeExecutor text form "
+                        "(default: a readable listing, or json with --json)")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="wall-clock limit per program")
+    p.add_argument("--memory", type=int, default=512, metavar="MB", help="address-space limit per program")
+    p.add_argument("--stdin", default="", metavar="TEXT", help="the programs' standard input")
+    p.add_argument("--max-steps", type=int, default=10_000, help="stop a program after this many lines")
     _register_trace_eval(commands)
     _register_dataset_trace(commands)
+
+
+def run_trace(args: argparse.Namespace) -> int:
+    """`codelm trace`: trace each file in order and print the traces."""
+    from tracer.sandbox import Limits
+    from tracer.trace import trace_file
+
+    if args.timeout <= 0 or args.memory <= 0 or args.max_steps <= 0:
+        raise UsageError("--timeout, --memory and --max-steps must be positive")
+    fmt = args.format or ("json" if args.json else "text")
+    to_text = _codeexecutor_formatter() if fmt == "codeexecutor" else None
+    for name in args.files:
+        if not Path(name).is_file():
+            raise CodelmError(f"{name}: no such file; give the path of a Python program")
+    limits = Limits(timeout_s=args.timeout, memory_mb=args.memory, max_steps=args.max_steps)
+    for name in args.files:
+        trace = trace_file(name, stdin=args.stdin, limits=limits)
+        if fmt == "json":
+            print(json.dumps(trace.to_json(), ensure_ascii=False), flush=True)
+        elif fmt == "codeexecutor":
+            print(to_text(trace), flush=True)
+        else:
+            print(listing(trace, Path(name).read_text(encoding="utf-8", errors="replace"),
+                          header=len(args.files) > 1), flush=True)
+    return 0
+
+
+def _codeexecutor_formatter():
+    try:
+        from tracer.format import to_codeexecutor
+    except ImportError:
+        raise CodelmError("--format codeexecutor is not implemented yet; use --format json") from None
+    return to_codeexecutor
+
+
+def listing(trace, source: str, header: bool = False) -> str:
+    """A readable line-by-line account: line number, source line, changed variables, output."""
+    lines = source.splitlines()
+    out = [f"== {trace.path} =="] if header else []
+    previous: dict[str, str] = {}
+    for step in trace.steps:
+        code = lines[step.line - 1].strip() if 0 < step.line <= len(lines) else ""
+        changed = ", ".join(f"{k} = {v}" for k, v in step.state.items() if previous.get(k) != v)
+        out.append(f"{step.line:>5}  {code[:48]:<48}  {changed}".rstrip())
+        out.extend(f"       > {text}" for text in step.output.splitlines())
+        previous = step.state
+    end = f"status: {trace.status}" + (f" ({trace.error})" if trace.error else "")
+    out.append(end + (" [truncated]" if trace.truncated else ""))
+    return "\n".join(out)
 
 
 # --- trace-eval ------------------------------------------------------------------------------
@@ -67,8 +129,6 @@ def _register_dataset_trace(commands) -> None:
 def run_dataset_trace(args: argparse.Namespace) -> int:
     """`codelm dataset trace`: build the dataset with `tracer.datasets.build`."""
     from tracer.datasets import build
-
-    from pathlib import Path
 
     if args.kind != "singleline" and not (args.src and Path(args.src).is_dir()):
         raise UsageError(f"--kind {args.kind} needs --src DIR, an existing directory of programs to trace")
