@@ -180,3 +180,21 @@ def test_dataset_trace_command_usage_errors(tmp_path, codelm_cli):
     assert done.returncode == 2 and done.stderr.startswith("error:")
     done = codelm_cli("dataset", "trace", "--kind", "singleline", "--out", str(tmp_path / "o"), "--workers", "0")
     assert done.returncode == 2
+
+
+def test_dataset_trace_command_end_to_end(tmp_path, codelm_cli):
+    src = tmp_path / "tut"
+    src.mkdir()
+    (src / "a.py").write_text("n = 3\nwhile n > 0:\n    n -= 1\nprint(n, 'done')\n")
+    out = tmp_path / "out"
+    args = ("dataset", "trace", "--kind", "tutorial", "--src", str(src), "--out", str(out),
+            "--mutants", "2", "--workers", "2", "--json")
+    done = codelm_cli(*args)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["programs"] == 1 and sum(summary["records"].values()) == 3
+    records = _records(out)
+    assert records[0]["trace_text"].startswith("<line> <0> <state> n : 3 </state>")
+    assert all(r["status"] == "ok" for r in records) and len({r["source"] for r in records}) == 3
+    again = json.loads(codelm_cli(*args).stdout)
+    assert again["programs"] == 0 and again["already_done"] == 1 and again["records"] == summary["records"]

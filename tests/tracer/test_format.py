@@ -71,3 +71,17 @@ def test_parser_never_raises_on_garbage(text):
     steps = parse_codeexecutor(text)
     assert all(isinstance(s, ParsedStep) for s in steps)
     render_steps(steps)
+
+
+def test_real_trace_renders_and_parses_back(tmp_path, codelm_cli):
+    from tracer.trace import trace_source
+
+    source = "xs = ['a', 'b']\nfor x in xs:\n    print(x * 2)\n"
+    trace = trace_source(source)
+    text = to_codeexecutor(trace, source.splitlines())
+    steps = parse_codeexecutor(text)
+    assert [s.line for s in steps] == [0, 1, 2, 1, 2, 1]
+    assert steps[0].state == {"xs": "[ a , b ]"} and steps[2].output == "aa" and steps[4].output == "bb"
+    (tmp_path / "p.py").write_text(source)
+    done = codelm_cli("trace", str(tmp_path / "p.py"), "--format", "codeexecutor")
+    assert done.returncode == 0 and done.stdout.strip() == text

@@ -62,3 +62,14 @@ def test_filter_keeps_completed_mutants_that_behave_differently():
     assert keep_mutant(silent, Trace("p.py", "ok", steps=[Step(1, {"x": "4"})]))
     assert not keep_mutant(silent, Trace("p.py", "ok", steps=[Step(1, {"x": "3"})]))
     assert isinstance(mutants("x = 1\n")[0], Mutant)
+
+
+def test_filter_with_the_real_tracer():
+    from tracer.trace import trace_source
+
+    source = "total = 0\nfor i in range(3):\n    total += i\nprint(total)\n"
+    original = trace_source(source)
+    kept = {m.op for m in mutants(source) if keep_mutant(original, trace_source(m.source))}
+    assert {"ASR", "ZIL", "OIL", "CRP"} <= kept
+    # reversing range(3) sums the same: RIL is filtered out here
+    assert "RIL" not in kept
