@@ -60,11 +60,11 @@ def render_steps(steps: list[ParsedStep]) -> str:
     parts: list[str] = []
     for step in steps:
         if step.line is not None:
-            state = f" {DICTSEP} ".join(f"{name} : {value}".rstrip() for name, value in step.state.items())
-            parts.append(f"{LINE} <{step.line}> {STATE} {state} {END_STATE}".replace("  ", " "))
+            entries = [f"{name} : {value}".rstrip() for name, value in step.state.items()]
+            parts += [LINE, f"<{step.line}>", STATE, f" {DICTSEP} ".join(entries), END_STATE]
         if step.output:
-            parts.append(f"{OUTPUT} {step.output}")
-    return " ".join(parts)
+            parts += [OUTPUT, step.output]
+    return " ".join(part for part in parts if part)
 
 
 def trace_steps(trace: Trace) -> list[ParsedStep]:

@@ -4,7 +4,8 @@ A trace is read (`tracer.format.parse_codeexecutor`) into a sequence of sentence
 each step is a `line` sentence (0-based line, state), each `<output>` segment an `output`
 sentence; a last step whose state is not closed by `</state>` (text cut short) is dropped,
 as CodeExecutor drops the incomplete last sentence. (CodeExecutor's own parser also loses
-an `<output>` segment that ends the text; here it counts.) Sentence i of the prediction is compared with sentence i of the gold trace:
+an `<output>` segment that ends the text; here it counts.) Sentence i of the prediction is
+compared with sentence i of the gold trace:
 
 - a line sentence matches when the line and the whole state (names and values) are equal;
   an output sentence matches when its text is equal;
