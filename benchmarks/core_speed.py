@@ -30,6 +30,7 @@ from codelm.model import CodeLM  # noqa: E402
 
 
 def sync(device: str) -> None:
+    """Wait for queued GPU work so that wall-clock times are real."""
     if device == "cuda":
         torch.cuda.synchronize()
 
@@ -45,6 +46,7 @@ def mlm_batch(config: ModelConfig, batch: int, length: int, device: str, seed: i
 
 
 def core_step(model: CodeLM, ids, labels, all_logits: bool) -> torch.Tensor:
+    """MLM loss of the core: logits at masked positions only, or at all (like transformers)."""
     h = model(ids).last_hidden_state
     if all_logits:
         return F.cross_entropy(model.mlm_logits(h).flatten(0, 1), labels.flatten())
@@ -53,6 +55,7 @@ def core_step(model: CodeLM, ids, labels, all_logits: bool) -> torch.Tensor:
 
 
 def hf_step(model, ids, labels) -> torch.Tensor:
+    """MLM loss of transformers' RobertaForMaskedLM (logits at every position)."""
     return model(input_ids=ids, labels=labels).loss
 
 
