@@ -4,7 +4,9 @@ train: tokens/s of a masked-LM training step (forward + backward + AdamW) of Cod
        transformers' RobertaForMaskedLM with the same config (6 layers, 384 wide, batch 8 x 256).
        The core projects to the vocabulary only at masked positions (as its MLM objective does);
        `core_all_logits` projects every position as transformers does, for a like-for-like figure.
-decode: greedy decoding of 256 new tokens with the key/value cache against without it.
+decode: greedy decoding of 256 new tokens after a 64-token prompt, with the key/value cache
+        against without it (batch 1; both pay the same vocabulary projection per token); on CPU
+        also with one thread, as thread barriers dominate one-token steps on a shared machine.
 Usage: python benchmarks/core_speed.py [--small] [--device cpu|cuda]
 """
 
@@ -28,6 +30,7 @@ from codelm.model import CodeLM  # noqa: E402
 
 
 def sync(device: str) -> None:
+    """Wait for queued GPU work so that wall-clock times are real."""
     if device == "cuda":
         torch.cuda.synchronize()
 
@@ -43,6 +46,7 @@ def mlm_batch(config: ModelConfig, batch: int, length: int, device: str, seed: i
 
 
 def core_step(model: CodeLM, ids, labels, all_logits: bool) -> torch.Tensor:
+    """MLM loss of the core: logits at masked positions only, or at all (like transformers)."""
     h = model(ids).last_hidden_state
     if all_logits:
         return F.cross_entropy(model.mlm_logits(h).flatten(0, 1), labels.flatten())
@@ -51,6 +55,7 @@ def core_step(model: CodeLM, ids, labels, all_logits: bool) -> torch.Tensor:
 
 
 def hf_step(model, ids, labels) -> torch.Tensor:
+    """MLM loss of transformers' RobertaForMaskedLM (logits at every position)."""
     return model(input_ids=ids, labels=labels).loss
 
 
@@ -112,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="a quick run with small shapes")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--prompt-length", type=int, default=64, help="prompt tokens before decoding")
     parser.add_argument("--vocab-size", type=int, default=50265, help="RoBERTa's vocabulary size by default")
     args = parser.parse_args()
     config = ModelConfig.preset("small", vocab_size=args.vocab_size)  # 6 layers, 384 wide, 6 heads
@@ -124,7 +130,13 @@ def main() -> None:
                          "vocab": config.vocab_size},
               "train": {"batch": batch, "length": length, "steps": steps,
                         **bench_train(config, batch, length, steps, args.device)},
-              "decode": bench_decode(config, 16, new_tokens, args.device)}
+              "decode": bench_decode(config, args.prompt_length, new_tokens, args.device)}
+    if args.device == "cpu" and torch.get_num_threads() > 1:
+        # one-token steps are tiny: on a shared CPU, thread barriers can dominate them
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        result["decode_1_thread"] = bench_decode(config, args.prompt_length, new_tokens, args.device)
+        torch.set_num_threads(threads)
     print(json.dumps(result, indent=2))
 
 

@@ -48,8 +48,9 @@ def test_transformers_loads_saved_checkpoint(tmp_path, layout, tie):
         assert (model.mlm_logits(h) - logits)[real].abs().max() < 1e-4
 
 
-def test_our_loader_restores_every_head(tmp_path):
-    model = random_model("roberta")
+@pytest.mark.parametrize("layout,tie", [("bert", False), ("roberta", True)])
+def test_our_loader_restores_every_head(tmp_path, layout, tie):
+    model = random_model(layout, tie)
     save_pretrained(model, tmp_path)
     back = load_pretrained(tmp_path)
     assert back.config == model.config

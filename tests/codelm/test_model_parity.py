@@ -101,3 +101,18 @@ def test_embedded_minilm_matches_transformers_bert():
     pooled = (ref * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
     assert torch.allclose(emb, torch.nn.functional.normalize(pooled, dim=1), atol=1e-6)
     assert torch.allclose(emb.norm(dim=1), torch.ones(len(SENTENCES)), atol=1e-6)
+
+
+def test_embed_equals_sentence_transformers_encode():
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
+
+    path = resolve_model_dir("minilm")
+    tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tok.enable_padding(pad_id=0)
+    enc = tok.encode_batch(SENTENCES)
+    ids, mask = torch.tensor([e.ids for e in enc]), torch.tensor([e.attention_mask for e in enc])
+    with torch.no_grad():
+        ours = load_pretrained("minilm").embed(ids, mask)
+    ref = SentenceTransformer(str(path), device="cpu").encode(SENTENCES, convert_to_tensor=True)
+    assert (ours - ref).abs().max() < 1e-5
