@@ -11,10 +11,20 @@ from codelm.errors import CodelmError, UsageError, not_implemented
 
 def register(commands) -> None:
     """Add this area's subcommands."""
+    _register_trace(commands)
+    commands.add("trace-eval", "score predicted traces against gold ones", "codelm trace-eval --gold gold.txt --pred pred.txt --json", not_implemented)
+    commands.add("dataset trace", "build an execution-trace dataset", "codelm dataset trace --kind singleline --out data/single", not_implemented)
+
+
+# --- trace -----------------------------------------------------------------------------------
+
+def _register_trace(commands) -> None:
     p = commands.add("trace", "run programs in the sandbox and record their execution",
                      "codelm trace prog.py --json", run_trace,
                      description="Run each Python program in the sandbox and record every line it "
-                                 "executes with the local variables after it ran, and what it printed.")
+                                 "executes with the local variables after it ran, and what it printed. "
+                                 "The exit status is 0 whenever the traces were made, whatever the "
+                                 "programs did (their status says that).")
     p.add_argument("files", nargs="+", metavar="FILE", help="Python programs to trace")
     p.add_argument("--json", action="store_true", help="one JSON trace per file, one a line")
     p.add_argument("--format", choices=("json", "codeexecutor"), default=None,
@@ -24,8 +34,6 @@ def register(commands) -> None:
     p.add_argument("--memory", type=int, default=512, metavar="MB", help="address-space limit per program")
     p.add_argument("--stdin", default="", metavar="TEXT", help="the programs' standard input")
     p.add_argument("--max-steps", type=int, default=10_000, help="stop a program after this many lines")
-    commands.add("trace-eval", "score predicted traces against gold ones", "codelm trace-eval --gold gold.txt --pred pred.txt --json", not_implemented)
-    commands.add("dataset trace", "build an execution-trace dataset", "codelm dataset trace --kind singleline --out data/single", not_implemented)
 
 
 def run_trace(args: argparse.Namespace) -> int:
