@@ -14,7 +14,9 @@ reprs lose their address (`<__main__.Point object>`) so that traces are reproduc
 
 Programs that call `sys.settrace` get no effect (the tracer stays); signal handlers run and
 are traced like any other function of the file. What a program writes straight to file
-descriptor 1 (`os.write(1, ...)`) bypasses `sys.stdout` and is not part of the trace.
+descriptor 1 (`os.write(1, ...)`) bypasses `sys.stdout` and is not part of the trace, nor is
+stderr. Only the main thread is traced. A run stopped by the clock (`timeout`) or killed
+returns no steps: a Python-level endless loop stops at `max_steps` (`too_long`) instead.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def _classify(result: SandboxResult, raw: bytes, timed_out: bool, limits: Limits
             sent = json.loads(raw)
             result.status, result.error, result.value = sent["status"], sent.get("error"), sent.get("value")
             return result
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             pass  # the program wrote to the result pipe itself, or died in mid-write
     code = result.returncode
     if timed_out:

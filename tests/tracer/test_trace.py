@@ -157,3 +157,10 @@ def test_own_settrace_and_signal_handlers_do_not_break_the_tracer():
                          limits=FAST)
     assert trace.status == "ok" and trace.steps[-1].state == {"hits": "[14]", "n": "1"}
     assert 4 in [s.line for s in trace.steps]  # the handler's body was traced
+
+
+def test_a_forged_result_does_not_crash_the_parent():
+    forged = b'{"status": "ok", "value": {"status": "ok", "steps": [{"line": "x"}]}}'
+    trace = trace_source(f"import os, posix\nfor fd in range(3, 40):\n    try:\n        os.write(fd, {forged!r})\n"
+                         "    except OSError:\n        pass\nposix._exit(0)\n", limits=FAST)
+    assert (trace.status, trace.error) == ("exception", "the program corrupted the tracer's result")
