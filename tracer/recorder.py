@@ -87,16 +87,25 @@ def _container_repr(value: Any, kind: type, limit: int, depth: int) -> str:
     return opening + ", ".join(parts) + closing
 
 
+_HIDDEN_NAMES: set[str] = set()  # dunder and compiler names seen so far: skipped at a glance
+
+
 def _snapshot(local_vars: dict[str, Any], cache: dict[str, tuple[Any, str | None]], limit: int) -> dict[str, str]:
     """The state: kept names -> short reprs. `cache` remembers each name's last value and repr;
     an unchanged atom (the same object) or skipped object is not looked at again."""
     state = {}
+    hidden = _HIDDEN_NAMES
     for name, value in local_vars.items():
+        if name in hidden:
+            continue
         hit = cache.get(name)
         if hit is not None and hit[0] is value and type(value) in _STABLE:
             text = hit[1]
         else:
-            if (name[:2] == "__" and name[-2:] == "__") or name[:1] == "." or isinstance(value, _SKIP):
+            if (name[:2] == "__" and name[-2:] == "__") or name[:1] == ".":
+                hidden.add(name)
+                continue
+            if isinstance(value, _SKIP):
                 text = None
             elif type(value) in _ATOMS:
                 try:

@@ -48,7 +48,7 @@ def trace_source(source: str, path: str = "prog.py", stdin: str = "", limits: Li
     if isinstance(value, dict) and "status" in value:
         try:
             return Trace(path, str(value["status"]), str(value.get("stdout", "")), value.get("error"),
-                         [Step.from_json(s) for s in value.get("steps", [])], bool(value.get("truncated")))
+                         [Step(int(s["line"]), s["state"], s.get("output", "")) for s in value.get("steps", [])], bool(value.get("truncated")))
         except (TypeError, ValueError, KeyError, AttributeError):  # forged by the program itself
             return Trace(path, "exception", error="the program corrupted the tracer's result")
     if run.result_overflow:

@@ -39,9 +39,11 @@ def test_stdin_is_fed_and_empty_by_default():
     assert call("def f():\n    return input()").error == "EOFError: EOF when reading a line"
 
 
-def test_wall_clock_limit_kills_a_busy_child():
-    result = call("def f():\n    while True:\n        pass", limits=Limits(timeout_s=1))
-    assert result.status == "timeout" and result.returncode == -9
+def test_wall_clock_and_cpu_limits():
+    sleeper = call("import time\ndef f():\n    time.sleep(100)", limits=Limits(timeout_s=1))
+    assert (sleeper.status, sleeper.returncode) == ("timeout", -9)  # killed by the parent
+    busy = call("def f():\n    while True:\n        pass", limits=Limits(timeout_s=1))
+    assert busy.status == "timeout"  # by the wall clock or RLIMIT_CPU, whichever comes first
 
 
 def test_memory_limit():
