@@ -90,36 +90,51 @@ def _container_repr(value: Any, kind: type, limit: int, depth: int) -> str:
 _HIDDEN_NAMES: set[str] = set()  # dunder and compiler names seen so far: skipped at a glance
 
 
-def _snapshot(local_vars: dict[str, Any], cache: dict[str, tuple[Any, str | None]], limit: int) -> dict[str, str]:
+def _snapshot(local_vars: dict[str, Any], cache: dict[str, tuple], limit: int) -> dict[str, str]:
     """The state: kept names -> short reprs. `cache` remembers each name's last value and repr;
-    an unchanged atom (the same object) or skipped object is not looked at again."""
+    an unchanged atom (the same object) or skipped object is not looked at again, nor is a list
+    of numbers whose shown items did not change."""
     state = {}
     hidden = _HIDDEN_NAMES
     for name, value in local_vars.items():
         if name in hidden:
             continue
         hit = cache.get(name)
-        if hit is not None and hit[0] is value and type(value) in _STABLE:
+        if hit is not None and hit[0] is value and (type(value) in _STABLE or (
+                len(hit) == 5 and (head := value[:hit[4]]) == hit[2] and hit[3] == list(map(type, head)))):
             text = hit[1]
+        elif (name[:2] == "__" and name[-2:] == "__") or name[:1] == ".":
+            hidden.add(name)
+            continue
         else:
-            if (name[:2] == "__" and name[-2:] == "__") or name[:1] == ".":
-                hidden.add(name)
-                continue
-            if isinstance(value, _SKIP):
-                text = None
-            elif type(value) in _ATOMS:
-                try:
-                    text = repr(value)
-                except ValueError:  # an int too long to print
-                    text = short_repr(value, limit)
-                if len(text) > limit:
-                    text = text[:limit - 3] + "..."
-            else:
-                text = short_repr(value, limit)
-            cache[name] = (value, text)
+            text = _value_text(name, value, cache, limit)
         if text is not None:
             state[name] = text
     return state
+
+
+def _value_text(name: str, value: Any, cache: dict[str, tuple], limit: int) -> str | None:
+    """The repr to show for a new or changed value (None: not state), remembered in `cache`."""
+    kind = type(value)
+    if isinstance(value, _SKIP):
+        text = None
+    elif kind in _ATOMS:
+        try:
+            text = repr(value)
+        except ValueError:  # an int too long to print
+            text = short_repr(value, limit)
+        if len(text) > limit:
+            text = text[:limit - 3] + "..."
+    else:
+        text = short_repr(value, limit)
+        if kind is list:  # remember the shown items (and their types: 1 == 1.0 == True) to compare
+            shown = limit // 3 + 2  # more than the text can show: a longer list compares unequal
+            head = value[:shown]
+            if _ATOMS.issuperset(types := list(map(type, head))):
+                cache[name] = (value, text, head, types, shown)
+                return text
+    cache[name] = (value, text)
+    return text
 
 
 class _Bytes:

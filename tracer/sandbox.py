@@ -42,7 +42,7 @@ class Limits:
     """
 
     timeout_s: float = 10.0          # wall clock, enforced by the parent (kills the process group)
-    cpu_s: int | None = None         # RLIMIT_CPU; None: the timeout rounded up
+    cpu_s: int | None = None         # RLIMIT_CPU; None: the timeout rounded up, plus 1 (a backstop)
     memory_mb: int = 512             # RLIMIT_AS (address space)
     max_file_bytes: int = 16 << 20   # RLIMIT_FSIZE: the largest file the program may write
     max_open_files: int = 64         # RLIMIT_NOFILE
@@ -56,7 +56,7 @@ class Limits:
     def child_limits(self) -> dict[str, Any]:
         """The rlimit settings the child applies to itself."""
         out = asdict(self)
-        out["cpu_s"] = self.cpu_s if self.cpu_s is not None else max(1, math.ceil(self.timeout_s))
+        out["cpu_s"] = self.cpu_s if self.cpu_s is not None else math.ceil(self.timeout_s) + 1
         return out
 
 

@@ -164,3 +164,10 @@ def test_a_forged_result_does_not_crash_the_parent():
     trace = trace_source(f"import os, posix\nfor fd in range(3, 40):\n    try:\n        os.write(fd, {forged!r})\n"
                          "    except OSError:\n        pass\nposix._exit(0)\n", limits=FAST)
     assert (trace.status, trace.error) == ("exception", "the program corrupted the tracer's result")
+
+
+def test_a_list_changed_in_place_shows_each_change():
+    assert [s[1]["xs"] for s in steps("xs = [1, 2]\nxs[0] = 1.0\nxs[0] = True\nxs.append(3)\nxs.pop()\n")] == [
+        "[1, 2]", "[1.0, 2]", "[True, 2]", "[True, 2, 3]", "[True, 2]"]
+    long = [s[1]["xs"][:12] for s in steps("xs = list(range(100))\nxs[-1] = 0\nxs[1] = -1\n")]
+    assert long == ["[0, 1, 2, 3,", "[0, 1, 2, 3,", "[0, -1, 2, 3"]
