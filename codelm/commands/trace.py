@@ -45,7 +45,6 @@ def run_trace(args: argparse.Namespace) -> int:
     if args.timeout <= 0 or args.memory <= 0 or args.max_steps <= 0:
         raise UsageError("--timeout, --memory and --max-steps must be positive")
     fmt = args.format or ("json" if args.json else "text")
-    to_text = _codeexecutor_formatter() if fmt == "codeexecutor" else None
     for name in args.files:
         if not Path(name).is_file():
             raise CodelmError(f"{name}: no such file; give the path of a Python program")
@@ -55,19 +54,12 @@ def run_trace(args: argparse.Namespace) -> int:
         if fmt == "json":
             print(json.dumps(trace.to_json(), ensure_ascii=False), flush=True)
         elif fmt == "codeexecutor":
-            print(to_text(trace), flush=True)
+            from tracer.format import to_codeexecutor
+            print(to_codeexecutor(trace), flush=True)
         else:
             print(listing(trace, Path(name).read_text(encoding="utf-8", errors="replace"),
                           header=len(args.files) > 1), flush=True)
     return 0
-
-
-def _codeexecutor_formatter():
-    try:
-        from tracer.format import to_codeexecutor
-    except ImportError:
-        raise CodelmError("--format codeexecutor is not implemented yet; use --format json") from None
-    return to_codeexecutor
 
 
 def listing(trace, source: str, header: bool = False) -> str:
