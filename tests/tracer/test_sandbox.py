@@ -111,3 +111,19 @@ def test_raw_output_flood_is_capped():
 def test_oversized_result_is_refused():
     result = call("def f():\n    return 'x' * 10**6", limits=Limits(timeout_s=5, max_result_bytes=1000))
     assert result.status == "exception" and result.result_overflow
+
+
+def test_links_special_files_and_dir_fd_tricks_are_blocked(tmp_path):
+    keep = tmp_path / "keep.txt"
+    keep.write_text("keep")
+    for body in (f"import os\n    os.link({str(keep)!r}, 'inside')", "import os\n    os.symlink('/etc', 'etc')",
+                 "import os\n    os.mknod('disk', 0o600 | 0o060000, os.makedev(8, 0))",
+                 f"import os\n    d = os.open({str(tmp_path)!r}, os.O_RDONLY)\n"
+                 "    os.open('keep.txt', os.O_WRONLY | os.O_TRUNC, dir_fd=d)",
+                 f"import os\n    d = os.open({str(tmp_path)!r}, os.O_RDONLY)\n    os.remove('keep.txt', dir_fd=d)"):
+        result = call(f"def f():\n    {body}")
+        assert result.status == "blocked", (body, result)
+    assert keep.read_text() == "keep"
+    touched = call("import os, pathlib\ndef f():\n    pathlib.Path('t').touch()\n"
+                   "    fd = os.open('u', os.O_WRONLY | os.O_CREAT)\n    os.close(fd)\n    return sorted(os.listdir())")
+    assert touched.value["value"] == ["t", "u"]
