@@ -98,7 +98,7 @@ def test_source_path_is_main_and_its_directory_is_importable(tmp_path):
     ("import socket\ns = socket.socket()\n", "blocked", "blocked: socket.__new__ (processes, sockets and ctypes are not allowed)"),
     ("x = input()\n", "exception", "EOFError: EOF when reading a line"),
     ("def f(n):\n    return f(n - 1) + 1 if n else 0\nf(10**6)\n", "exception",
-     "RecursionError: maximum recursion depth exceeded while calling a Python object"),
+     "RecursionError: maximum recursion depth exceeded"),  # "... in comparison" or "... while calling"
     ("import sys\nsys.setrecursionlimit(10**7)\ndef f(n):\n    return f(n - 1) + 1 if n else 0\nf(10**6)\n",
      "too_long", "stopped after 2000 steps"),
     ("x = (1,\n", "syntax_error", "SyntaxError: '(' was never closed (line 1)"),
@@ -106,7 +106,7 @@ def test_source_path_is_main_and_its_directory_is_importable(tmp_path):
 ])
 def test_hostile_program(source, status, error):
     trace = trace_source(source, limits=FAST)
-    assert (trace.status, trace.error) == (status, error)
+    assert trace.status == status and trace.error.startswith(error), trace
 
 
 def test_writing_or_deleting_outside_the_workdir_is_blocked(tmp_path):
