@@ -77,7 +77,8 @@ def scripts(small: bool) -> list[tuple[str, str]]:
             mod = importlib.import_module(module)
         except ImportError:
             continue  # an installed package that this environment lacks
-        for test in sorted(doctest.DocTestFinder().find(mod), key=lambda t: t.name):
+        # module=False: also classes that claim another module (_pydecimal's say `decimal`)
+        for test in sorted(doctest.DocTestFinder().find(mod, module=False), key=lambda t: t.name):
             if test.examples and (script := example_script(module, test)):
                 out.append((test.name, script))
     return out[:40] if small else out
