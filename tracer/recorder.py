@@ -24,7 +24,6 @@ from __future__ import annotations
 import builtins
 import io
 import re
-
 import sys
 import time
 import types
