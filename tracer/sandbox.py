@@ -8,7 +8,8 @@ files, core dumps; processes only when asked, see `Limits.max_procs`), runs in a
 inside a fresh temporary directory (removed afterwards) with an audit hook refusing writes
 outside it, processes, sockets and ctypes, calls `function(payload)` and sends back its
 JSON-able result. The parent enforces the wall-clock limit by killing the whole process group
-and reads stdout, stderr and the result with size caps.
+and reads stdout, stderr and the result with size caps. At the limit the child first gets
+SIGUSR1, on which it sends what it has (a tracer sends the steps so far), and one more second.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 _ROOT = str(Path(__file__).resolve().parents[1])  # the directory holding the `tracer` package
 _BOOT = "import sys; sys.path[0] = {root!r}; from tracer.sandbox_child import main; main()"
-_STATUSES = ("ok", "exception", "timeout", "memory", "blocked")
+_GRACE_S = 1.0  # after the wall-clock limit: time for the child to send its partial result
 
 
 @dataclass
@@ -119,7 +120,7 @@ def _run_child(request: str, stdin_path: str, workdir: str, limits: Limits) -> S
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     caps = {out_fd: limits.max_stream_bytes, err_fd: limits.max_stream_bytes, read_fd: limits.max_result_bytes}
     try:
-        data, overflow, timed_out = _drain(caps, deadline)
+        data, overflow, timed_out, deadline = _drain(caps, deadline, lambda: _signal(proc, signal.SIGUSR1))
         if not timed_out:
             try:
                 proc.wait(max(0.0, deadline - time.monotonic()))
@@ -137,8 +138,9 @@ def _run_child(request: str, stdin_path: str, workdir: str, limits: Limits) -> S
     return _classify(result, data[read_fd], timed_out, limits)
 
 
-def _drain(caps: dict[int, int], deadline: float) -> tuple[dict[int, bytes], dict[int, bool], bool]:
-    """Read every fd to EOF (keeping at most its cap) or until the deadline."""
+def _drain(caps: dict[int, int], deadline: float, warn) -> tuple[dict[int, bytes], dict[int, bool], bool, float]:
+    """Read every fd to EOF (keeping at most its cap) or until the deadline. At the deadline
+    `warn()` asks the child to send what it has (SIGUSR1), then it gets `_GRACE_S` more seconds."""
     data = {fd: bytearray() for fd in caps}
     overflow = dict.fromkeys(caps, False)
     with selectors.DefaultSelector() as sel:
@@ -148,7 +150,11 @@ def _drain(caps: dict[int, int], deadline: float) -> tuple[dict[int, bytes], dic
         while sel.get_map():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return {fd: bytes(b) for fd, b in data.items()}, overflow, True
+                if warn is None:
+                    return {fd: bytes(b) for fd, b in data.items()}, overflow, True, deadline
+                warn()
+                warn, deadline = None, deadline + _GRACE_S
+                continue
             for key, _ in sel.select(remaining):
                 try:
                     chunk = os.read(key.fd, 1 << 16)
@@ -160,7 +166,14 @@ def _drain(caps: dict[int, int], deadline: float) -> tuple[dict[int, bytes], dic
                 room = caps[key.fd] - len(data[key.fd])
                 data[key.fd] += chunk[:max(room, 0)]
                 overflow[key.fd] |= len(chunk) > room
-    return {fd: bytes(b) for fd, b in data.items()}, overflow, False
+    return {fd: bytes(b) for fd, b in data.items()}, overflow, False, deadline
+
+
+def _signal(proc: subprocess.Popen, signum: int) -> None:
+    try:
+        os.kill(proc.pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -196,6 +196,8 @@ def main() -> None:
     os.chdir(workdir)
     _set_limits(request["limits"])
     os._exit = _program_exit
+    timeout = request["limits"]["timeout_s"]
+    signal.signal(signal.SIGUSR1, lambda signum, frame: abort("timeout", f"wall-clock limit of {timeout:g} s reached"))
     import _posixsubprocess  # these raise no audit event: replace them
     import posix
     _posixsubprocess.fork_exec = _refuse_fork_exec

@@ -41,7 +41,10 @@ def test_stdin_is_fed_and_empty_by_default():
 
 def test_wall_clock_and_cpu_limits():
     sleeper = call("import time\ndef f():\n    time.sleep(100)", limits=Limits(timeout_s=1))
-    assert (sleeper.status, sleeper.returncode) == ("timeout", -9)  # killed by the parent
+    assert (sleeper.status, sleeper.error) == ("timeout", "wall-clock limit of 1 s reached")  # SIGUSR1
+    deaf = call("import signal, time\ndef f():\n    signal.signal(signal.SIGUSR1, signal.SIG_IGN)\n"
+                "    time.sleep(100)", limits=Limits(timeout_s=1))
+    assert (deaf.status, deaf.returncode) == ("timeout", -9)  # killed by the parent after the grace
     busy = call("def f():\n    while True:\n        pass", limits=Limits(timeout_s=1))
     assert busy.status == "timeout"  # by the wall clock or RLIMIT_CPU, whichever comes first
 

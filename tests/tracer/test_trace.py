@@ -133,6 +133,14 @@ def test_printing_a_gigabyte_is_cut():
     assert trace.status == "ok" and trace.truncated and trace.stdout == "x" * 5000
 
 
+def test_a_timeout_keeps_the_steps_so_far():
+    trace = trace_source("import time\nx = 1\ntime.sleep(100)\n", limits=Limits(timeout_s=1))
+    assert (trace.status, trace.error) == ("timeout", "wall-clock limit of 1 s reached")
+    assert [(s.line, s.state) for s in trace.steps] == [(1, {}), (2, {"x": "1"}), (3, {"x": "1"})]
+    stuck_in_c = trace_source("x = sum(range(10**12))\n", limits=Limits(timeout_s=1))
+    assert (stuck_in_c.status, stuck_in_c.steps) == ("timeout", [])  # killed after the grace second
+
+
 def test_too_many_steps_stop_the_program():
     trace = trace_source("i = 0\nwhile True:\n    i += 1\n", limits=Limits(timeout_s=5, max_steps=50))
     assert (trace.status, trace.truncated, len(trace.steps)) == ("too_long", True, 50)
