@@ -1,5 +1,5 @@
 """Fidelity: the tracer's line sequence equals a minimal `sys.settrace` reference, and its stdout
-equals the untraced run, on doctest examples of the standard library made into scripts.
+equals the untraced run, on doctest examples of the standard library (and of a few installed packages) made into scripts.
 
     python benchmarks/trace_fidelity.py [--small]
 
@@ -29,8 +29,9 @@ from tracer.sandbox import Limits  # noqa: E402
 from tracer.trace import trace_file  # noqa: E402
 
 MODULES = ("fractions", "statistics", "textwrap", "difflib", "heapq", "collections", "functools",
-           "string", "json", "shlex", "pprint", "ipaddress", "base64", "calendar", "decimal",
-           "itertools", "operator", "bisect", "colorsys", "graphlib", "enum", "dataclasses")
+           "string", "json", "shlex", "pprint", "ipaddress", "base64", "calendar", "_pydecimal",
+           "pickletools", "builtins", "typing", "enum", "itertools", "operator", "bisect", "colorsys",
+           "graphlib", "dataclasses", "packaging.version", "markupsafe", "sortedcontainers")
 REFERENCE = """import json, runpy, sys
 path = sys.argv[1]
 lines = []
@@ -72,8 +73,12 @@ def example_script(module: str, test: doctest.DocTest) -> str | None:
 def scripts(small: bool) -> list[tuple[str, str]]:
     out = []
     for module in MODULES[:6] if small else MODULES:
-        mod = importlib.import_module(module)
-        for test in sorted(doctest.DocTestFinder().find(mod), key=lambda t: t.name):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue  # an installed package that this environment lacks
+        # module=False: also classes that claim another module (_pydecimal's say `decimal`)
+        for test in sorted(doctest.DocTestFinder().find(mod, module=False), key=lambda t: t.name):
             if test.examples and (script := example_script(module, test)):
                 out.append((test.name, script))
     return out[:40] if small else out

@@ -44,3 +44,10 @@ def test_missing_file_and_bad_options(tmp_path, codelm_cli):
     assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "no such file" in proc.stderr
     prog = write(tmp_path, "p.py", "x = 1\n")
     assert codelm_cli("trace", prog, "--timeout", "0").returncode == 2
+
+
+def test_codeexecutor_format(tmp_path, codelm_cli):
+    prog = write(tmp_path, "p.py", "x = [1, 2]\nprint(x)\n")
+    proc = codelm_cli("trace", prog, "--format", "codeexecutor")
+    assert proc.stdout.strip() == ("<line> <0> <state> x : [ 1 , 2 ] </state> "
+                                   "<line> <1> <state> x : [ 1 , 2 ] </state> <output> [ 1 , 2 ]")

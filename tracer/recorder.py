@@ -14,7 +14,9 @@ reprs lose their address (`<__main__.Point object>`) so that traces are reproduc
 
 Programs that call `sys.settrace` get no effect (the tracer stays); signal handlers run and
 are traced like any other function of the file. What a program writes straight to file
-descriptor 1 (`os.write(1, ...)`) bypasses `sys.stdout` and is not part of the trace.
+descriptor 1 (`os.write(1, ...)`) bypasses `sys.stdout` and is not part of the trace, nor is
+stderr. Only the main thread is traced. A run stopped by the clock (`timeout`) or killed
+returns no steps: a Python-level endless loop stops at `max_steps` (`too_long`) instead.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from __future__ import annotations
 import builtins
 import io
 import re
-
 import sys
 import time
 import types
@@ -85,23 +86,54 @@ def _container_repr(value: Any, kind: type, limit: int, depth: int) -> str:
     return opening + ", ".join(parts) + closing
 
 
-def _snapshot(local_vars: dict[str, Any], cache: dict[str, tuple[Any, str | None]], limit: int) -> dict[str, str]:
-    """The state: kept names -> short reprs. `cache` (one per frame) remembers each name's last
-    value and repr; an unchanged atom (same object) or skipped object is not looked at again."""
+_HIDDEN_NAMES: set[str] = set()  # dunder and compiler names seen so far: skipped at a glance
+
+
+def _snapshot(local_vars: dict[str, Any], cache: dict[str, tuple], limit: int) -> dict[str, str]:
+    """The state: kept names -> short reprs. `cache` remembers each name's last value and repr;
+    an unchanged atom (the same object) or skipped object is not looked at again, nor is a list
+    of numbers whose shown items did not change."""
     state = {}
+    hidden = _HIDDEN_NAMES
     for name, value in local_vars.items():
+        if name in hidden:
+            continue
         hit = cache.get(name)
-        if hit is not None and hit[0] is value and type(value) in _STABLE:
+        if hit is not None and hit[0] is value and (type(value) in _STABLE or (
+                len(hit) == 5 and (head := value[:hit[4]]) == hit[2] and hit[3] == list(map(type, head)))):
             text = hit[1]
+        elif (name[:2] == "__" and name[-2:] == "__") or name[:1] == ".":
+            hidden.add(name)
+            continue
         else:
-            if (name[:2] == "__" and name[-2:] == "__") or name[:1] == "." or isinstance(value, _SKIP):
-                text = None
-            else:
-                text = short_repr(value, limit)
-            cache[name] = (value, text)
+            text = _value_text(name, value, cache, limit)
         if text is not None:
             state[name] = text
     return state
+
+
+def _value_text(name: str, value: Any, cache: dict[str, tuple], limit: int) -> str | None:
+    """The repr to show for a new or changed value (None: not state), remembered in `cache`."""
+    kind = type(value)
+    if isinstance(value, _SKIP):
+        text = None
+    elif kind in _ATOMS:
+        try:
+            text = repr(value)
+        except ValueError:  # an int too long to print
+            text = short_repr(value, limit)
+        if len(text) > limit:
+            text = text[:limit - 3] + "..."
+    else:
+        text = short_repr(value, limit)
+        if kind is list:  # remember the shown items (and their types: 1 == 1.0 == True) to compare
+            shown = limit // 3 + 2  # more than the text can show: a longer list compares unequal
+            head = value[:shown]
+            if _ATOMS.issuperset(types := list(map(type, head))):
+                cache[name] = (value, text, head, types, shown)
+                return text
+    cache[name] = (value, text)
+    return text
 
 
 class _Bytes:
@@ -150,7 +182,9 @@ class Recorder:
         self.stdout: list[str] = []
         self.out_chars = 0
         self.truncated = False
-        self.stack: list[list[Any]] = []  # per traced frame being run: [frame, pending step, repr cache]
+        self.pending: dict[Any, int] = {}  # frame being run -> its step whose state is not taken yet
+        self.cache: dict[str, tuple[Any, str | None]] = {}  # name -> last (value, repr), all frames:
+        # sharing is safe, a hit needs the very same object
 
     def emit(self, text: str) -> None:
         """Capture printed text and attach it to the step of the innermost traced frame."""
@@ -161,41 +195,35 @@ class Recorder:
             return
         self.out_chars += len(text)
         self.stdout.append(text)
-        top = self.stack[-1][1] if self.stack and self.stack[-1][1] is not None else len(self.lines) - 1
-        if top >= 0:
-            self.outputs.setdefault(top, []).append(text)
+        frame = sys._getframe(1)
+        while frame is not None and (frame.f_code.co_filename != self.filename or frame not in self.pending):
+            frame = frame.f_back
+        step = self.pending[frame] if frame is not None else len(self.lines) - 1
+        if step >= 0:
+            self.outputs.setdefault(step, []).append(text)
 
     def tracer(self):
-        """The global trace function (for `sys.settrace`)."""
-        lines, states, stack, limit = self.lines, self.states, self.stack, self.max_repr
-        filename, max_steps, snapshot = self.filename, self.max_steps, _snapshot
+        """The global trace function (for `sys.settrace`). Only frames of the traced file get the
+        local one, which keeps `pending` and no other per-frame object (calls stay cheap)."""
+        lines, states, limit, pending, cache = self.lines, self.states, self.max_repr, self.pending, self.cache
+        filename, max_steps, snapshot, take = self.filename, self.max_steps, _snapshot, self.pending.pop
 
         def on_call(frame, event, arg):
-            if frame.f_code.co_filename != filename:
-                return None
-            entry = [frame, None, {}]
-            stack.append(entry)
+            return on_event if frame.f_code.co_filename == filename else None
 
-            def on_event(frame, event, arg):
-                if event == "exception":
-                    return on_event
-                pending = entry[1]
-                if pending is not None:
-                    states[pending] = snapshot(frame.f_locals, entry[2], limit)
-                if event == "line":
-                    entry[1] = len(lines)
-                    if entry[1] >= max_steps:
-                        entry[1] = None
-                        sandbox_child.abort("too_long", f"stopped after {max_steps} steps")
-                    lines.append(frame.f_lineno)
-                    states.append(None)
-                elif event == "return":
-                    entry[1] = None
-                    if stack and stack[-1] is entry:
-                        stack.pop()
-                    elif entry in stack:
-                        stack.remove(entry)
+        def on_event(frame, event, arg):
+            if event == "exception":
                 return on_event
+            step = take(frame, None)
+            if step is not None:
+                states[step] = snapshot(frame.f_locals, cache, limit)
+            if event == "line":
+                step = len(lines)
+                if step >= max_steps:
+                    sandbox_child.abort("too_long", f"stopped after {max_steps} steps")
+                pending[frame] = step
+                lines.append(frame.f_lineno)
+                states.append(None)
             return on_event
         return on_call
 
@@ -203,12 +231,11 @@ class Recorder:
         """The trace as JSON (schema.Trace without the path); closes the steps still open."""
         if status == "too_long":
             self.truncated = True
-        for frame, pending, memo in self.stack:
-            if pending is not None:
-                try:
-                    self.states[pending] = _snapshot(frame.f_locals, memo, self.max_repr)
-                except BaseException:  # noqa: BLE001
-                    pass
+        for frame, step in list(self.pending.items()):
+            try:
+                self.states[step] = _snapshot(frame.f_locals, {}, self.max_repr)
+            except BaseException:  # noqa: BLE001
+                pass
         steps = []
         for i, (line, state) in enumerate(zip(self.lines, self.states)):
             step = {"line": line, "state": state or {}}

@@ -8,7 +8,8 @@ files, core dumps; processes only when asked, see `Limits.max_procs`), runs in a
 inside a fresh temporary directory (removed afterwards) with an audit hook refusing writes
 outside it, processes, sockets and ctypes, calls `function(payload)` and sends back its
 JSON-able result. The parent enforces the wall-clock limit by killing the whole process group
-and reads stdout, stderr and the result with size caps.
+and reads stdout, stderr and the result with size caps. At the limit the child first gets
+SIGUSR1, on which it sends what it has (a tracer sends the steps so far), and one more second.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 _ROOT = str(Path(__file__).resolve().parents[1])  # the directory holding the `tracer` package
 _BOOT = "import sys; sys.path[0] = {root!r}; from tracer.sandbox_child import main; main()"
-_STATUSES = ("ok", "exception", "timeout", "memory", "blocked")
+_GRACE_S = 1.0  # after the wall-clock limit: time for the child to send its partial result
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Limits:
     """
 
     timeout_s: float = 10.0          # wall clock, enforced by the parent (kills the process group)
-    cpu_s: int | None = None         # RLIMIT_CPU; None: the timeout rounded up
+    cpu_s: int | None = None         # RLIMIT_CPU; None: the timeout rounded up, plus 1 (a backstop)
     memory_mb: int = 512             # RLIMIT_AS (address space)
     max_file_bytes: int = 16 << 20   # RLIMIT_FSIZE: the largest file the program may write
     max_open_files: int = 64         # RLIMIT_NOFILE
@@ -56,7 +57,7 @@ class Limits:
     def child_limits(self) -> dict[str, Any]:
         """The rlimit settings the child applies to itself."""
         out = asdict(self)
-        out["cpu_s"] = self.cpu_s if self.cpu_s is not None else max(1, math.ceil(self.timeout_s))
+        out["cpu_s"] = self.cpu_s if self.cpu_s is not None else math.ceil(self.timeout_s) + 1
         return out
 
 
@@ -119,7 +120,7 @@ def _run_child(request: str, stdin_path: str, workdir: str, limits: Limits) -> S
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     caps = {out_fd: limits.max_stream_bytes, err_fd: limits.max_stream_bytes, read_fd: limits.max_result_bytes}
     try:
-        data, overflow, timed_out = _drain(caps, deadline)
+        data, overflow, timed_out, deadline = _drain(caps, deadline, lambda: _signal(proc, signal.SIGUSR1))
         if not timed_out:
             try:
                 proc.wait(max(0.0, deadline - time.monotonic()))
@@ -137,8 +138,9 @@ def _run_child(request: str, stdin_path: str, workdir: str, limits: Limits) -> S
     return _classify(result, data[read_fd], timed_out, limits)
 
 
-def _drain(caps: dict[int, int], deadline: float) -> tuple[dict[int, bytes], dict[int, bool], bool]:
-    """Read every fd to EOF (keeping at most its cap) or until the deadline."""
+def _drain(caps: dict[int, int], deadline: float, warn) -> tuple[dict[int, bytes], dict[int, bool], bool, float]:
+    """Read every fd to EOF (keeping at most its cap) or until the deadline. At the deadline
+    `warn()` asks the child to send what it has (SIGUSR1), then it gets `_GRACE_S` more seconds."""
     data = {fd: bytearray() for fd in caps}
     overflow = dict.fromkeys(caps, False)
     with selectors.DefaultSelector() as sel:
@@ -148,7 +150,11 @@ def _drain(caps: dict[int, int], deadline: float) -> tuple[dict[int, bytes], dic
         while sel.get_map():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return {fd: bytes(b) for fd, b in data.items()}, overflow, True
+                if warn is None:
+                    return {fd: bytes(b) for fd, b in data.items()}, overflow, True, deadline
+                warn()
+                warn, deadline = None, deadline + _GRACE_S
+                continue
             for key, _ in sel.select(remaining):
                 try:
                     chunk = os.read(key.fd, 1 << 16)
@@ -160,7 +166,14 @@ def _drain(caps: dict[int, int], deadline: float) -> tuple[dict[int, bytes], dic
                 room = caps[key.fd] - len(data[key.fd])
                 data[key.fd] += chunk[:max(room, 0)]
                 overflow[key.fd] |= len(chunk) > room
-    return {fd: bytes(b) for fd, b in data.items()}, overflow, False
+    return {fd: bytes(b) for fd, b in data.items()}, overflow, False, deadline
+
+
+def _signal(proc: subprocess.Popen, signum: int) -> None:
+    try:
+        os.kill(proc.pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -180,7 +193,7 @@ def _classify(result: SandboxResult, raw: bytes, timed_out: bool, limits: Limits
             sent = json.loads(raw)
             result.status, result.error, result.value = sent["status"], sent.get("error"), sent.get("value")
             return result
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             pass  # the program wrote to the result pipe itself, or died in mid-write
     code = result.returncode
     if timed_out:

@@ -34,10 +34,9 @@ _FORBIDDEN = {
 # events that change the file system: (index of the path argument, index of dir_fd or None)
 _PATH_EVENTS = {
     "os.remove": (0, 1), "os.rmdir": (0, 1), "os.mkdir": (0, 2), "os.chmod": (0, 2),
-    "os.chown": (0, 3), "os.utime": (0, 4), "os.truncate": (0, None), "os.link": (1, 3),
-    "os.chflags": (0, None), "os.lchflags": (0, None), "os.setxattr": (0, None),
-    "os.removexattr": (0, None), "shutil.rmtree": (0, 1), "os.mkfifo": (0, 2),
-    "os.mknod": (0, 3),
+    "os.chown": (0, 3), "os.utime": (0, 3), "os.truncate": (0, None), "os.chflags": (0, None),
+    "os.lchflags": (0, None), "os.setxattr": (0, None), "os.removexattr": (0, None),
+    "shutil.rmtree": (0, 1),
 }
 
 
@@ -88,6 +87,10 @@ def _refuse_fork_exec(*args: Any, **kwargs: Any) -> None:
     abort("blocked", "blocked: _posixsubprocess.fork_exec (processes are not allowed)")
 
 
+def _refuse_node(*args: Any, **kwargs: Any) -> None:
+    abort("blocked", "blocked: os.mknod/os.mkfifo (special files are not allowed)")
+
+
 def _inside(path: Any, dir_fd: Any, root: str) -> bool:
     if isinstance(path, int):
         return False  # an operation on a file descriptor: cannot tell where it points
@@ -101,6 +104,17 @@ def _inside(path: Any, dir_fd: Any, root: str) -> bool:
     return real == root or real.startswith(root + os.sep)
 
 
+def _outside_dir_fd(root: str) -> bool:
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        if target.startswith("/") and os.path.isdir(target) and not _inside(target, None, root):
+            return True
+    return False
+
+
 def _make_hook(root: str) -> Callable[[str, tuple], None]:
     def hook(event: str, args: tuple) -> None:
         reason = None
@@ -108,17 +122,18 @@ def _make_hook(root: str) -> Callable[[str, tuple], None]:
             path, mode, flags = args
             writes = (any(c in mode for c in "wax+") if isinstance(mode, str) else bool(flags & _WRITE_FLAGS))
             if writes and not isinstance(path, int):
-                if mode is None and not os.path.isabs(os.fsdecode(os.fspath(path))):
-                    reason = f"os.open for writing with a relative path {path!r}"  # dir_fd is invisible here
+                if mode is None and not os.path.isabs(os.fsdecode(os.fspath(path))) and _outside_dir_fd(root):
+                    # os.open's dir_fd is not in the event: refuse while a directory outside is open
+                    reason = f"os.open for writing {path!r} relative to a directory descriptor"
                 elif not _inside(path, None, root):
                     reason = f"writing {os.fsdecode(os.fspath(path))!r} outside the working directory"
         elif event in _PATH_EVENTS:
             where, fd_at = _PATH_EVENTS[event]
             if not _inside(args[where], args[fd_at] if fd_at is not None else None, root):
                 reason = f"{event} on {args[where]!r} outside the working directory"
-        elif event == "os.rename":
+        elif event in ("os.rename", "os.link"):  # both ends: a hard link to a file outside is a way out
             if not (_inside(args[0], args[2], root) and _inside(args[1], args[3], root)):
-                reason = f"os.rename of {args[0]!r} to {args[1]!r} outside the working directory"
+                reason = f"{event} of {args[0]!r} to {args[1]!r} outside the working directory"
         elif event == "os.kill":
             if args[0] not in (0, os.getpid()):
                 reason = f"os.kill of process {args[0]}"
@@ -181,8 +196,14 @@ def main() -> None:
     os.chdir(workdir)
     _set_limits(request["limits"])
     os._exit = _program_exit
-    import _posixsubprocess  # its fork_exec raises no audit event: replace it
+    timeout = request["limits"]["timeout_s"]
+    signal.signal(signal.SIGUSR1, lambda signum, frame: abort("timeout", f"wall-clock limit of {timeout:g} s reached"))
+    import _posixsubprocess  # these raise no audit event: replace them
+    import posix
     _posixsubprocess.fork_exec = _refuse_fork_exec
+    for name in ("mknod", "mkfifo"):  # as root, mknod could make a device node in the workdir
+        setattr(posix, name, _refuse_node)
+        setattr(os, name, _refuse_node)
     sys.addaudithook(_make_hook(workdir))
     try:
         value = func(request["payload"])

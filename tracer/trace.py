@@ -46,8 +46,11 @@ def trace_source(source: str, path: str = "prog.py", stdin: str = "", limits: Li
     run = run_in_sandbox("tracer.recorder:trace_entry", payload, limits, stdin)
     value = run.value
     if isinstance(value, dict) and "status" in value:
-        return Trace(path, value["status"], value.get("stdout", ""), value.get("error"),
-                     [Step.from_json(s) for s in value.get("steps", [])], bool(value.get("truncated")))
+        try:
+            return Trace(path, str(value["status"]), str(value.get("stdout", "")), value.get("error"),
+                         [Step(int(s["line"]), s["state"], s.get("output", "")) for s in value.get("steps", [])], bool(value.get("truncated")))
+        except (TypeError, ValueError, KeyError, AttributeError):  # forged by the program itself
+            return Trace(path, "exception", error="the program corrupted the tracer's result")
     if run.result_overflow:
         return Trace(path, "too_long", error=run.error, truncated=True)
     return Trace(path, run.status, error=run.error)

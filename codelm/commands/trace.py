@@ -12,10 +12,20 @@ from codelm.errors import CodelmError, UsageError
 
 def register(commands) -> None:
     """Add this area's subcommands."""
+    _register_trace(commands)
+    _register_trace_eval(commands)
+    _register_dataset_trace(commands)
+
+
+# --- trace -----------------------------------------------------------------------------------
+
+def _register_trace(commands) -> None:
     p = commands.add("trace", "run programs in the sandbox and record their execution",
                      "codelm trace prog.py --json", run_trace,
                      description="Run each Python program in the sandbox and record every line it "
-                                 "executes with the local variables after it ran, and what it printed.")
+                                 "executes with the local variables after it ran, and what it printed. "
+                                 "The exit status is 0 whenever the traces were made, whatever the "
+                                 "programs did (their status says that).")
     p.add_argument("files", nargs="+", metavar="FILE", help="Python programs to trace")
     p.add_argument("--json", action="store_true", help="one JSON trace per file, one a line")
     p.add_argument("--format", choices=("json", "codeexecutor"), default=None,
@@ -25,8 +35,6 @@ def register(commands) -> None:
     p.add_argument("--memory", type=int, default=512, metavar="MB", help="address-space limit per program")
     p.add_argument("--stdin", default="", metavar="TEXT", help="the programs' standard input")
     p.add_argument("--max-steps", type=int, default=10_000, help="stop a program after this many lines")
-    _register_trace_eval(commands)
-    _register_dataset_trace(commands)
 
 
 def run_trace(args: argparse.Namespace) -> int:
@@ -37,7 +45,6 @@ def run_trace(args: argparse.Namespace) -> int:
     if args.timeout <= 0 or args.memory <= 0 or args.max_steps <= 0:
         raise UsageError("--timeout, --memory and --max-steps must be positive")
     fmt = args.format or ("json" if args.json else "text")
-    to_text = _codeexecutor_formatter() if fmt == "codeexecutor" else None
     for name in args.files:
         if not Path(name).is_file():
             raise CodelmError(f"{name}: no such file; give the path of a Python program")
@@ -47,19 +54,12 @@ def run_trace(args: argparse.Namespace) -> int:
         if fmt == "json":
             print(json.dumps(trace.to_json(), ensure_ascii=False), flush=True)
         elif fmt == "codeexecutor":
-            print(to_text(trace), flush=True)
+            from tracer.format import to_codeexecutor
+            print(to_codeexecutor(trace), flush=True)
         else:
             print(listing(trace, Path(name).read_text(encoding="utf-8", errors="replace"),
                           header=len(args.files) > 1), flush=True)
     return 0
-
-
-def _codeexecutor_formatter():
-    try:
-        from tracer.format import to_codeexecutor
-    except ImportError:
-        raise CodelmError("--format codeexecutor is not implemented yet; use --format json") from None
-    return to_codeexecutor
 
 
 def listing(trace, source: str, header: bool = False) -> str:

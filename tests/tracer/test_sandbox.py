@@ -39,9 +39,14 @@ def test_stdin_is_fed_and_empty_by_default():
     assert call("def f():\n    return input()").error == "EOFError: EOF when reading a line"
 
 
-def test_wall_clock_limit_kills_a_busy_child():
-    result = call("def f():\n    while True:\n        pass", limits=Limits(timeout_s=1))
-    assert result.status == "timeout" and result.returncode == -9
+def test_wall_clock_and_cpu_limits():
+    sleeper = call("import time\ndef f():\n    time.sleep(100)", limits=Limits(timeout_s=1))
+    assert (sleeper.status, sleeper.error) == ("timeout", "wall-clock limit of 1 s reached")  # SIGUSR1
+    deaf = call("import signal, time\ndef f():\n    signal.signal(signal.SIGUSR1, signal.SIG_IGN)\n"
+                "    time.sleep(100)", limits=Limits(timeout_s=1))
+    assert (deaf.status, deaf.returncode) == ("timeout", -9)  # killed by the parent after the grace
+    busy = call("def f():\n    while True:\n        pass", limits=Limits(timeout_s=1))
+    assert busy.status == "timeout"  # by the wall clock or RLIMIT_CPU, whichever comes first
 
 
 def test_memory_limit():
@@ -109,3 +114,19 @@ def test_raw_output_flood_is_capped():
 def test_oversized_result_is_refused():
     result = call("def f():\n    return 'x' * 10**6", limits=Limits(timeout_s=5, max_result_bytes=1000))
     assert result.status == "exception" and result.result_overflow
+
+
+def test_links_special_files_and_dir_fd_tricks_are_blocked(tmp_path):
+    keep = tmp_path / "keep.txt"
+    keep.write_text("keep")
+    for body in (f"import os\n    os.link({str(keep)!r}, 'inside')", "import os\n    os.symlink('/etc', 'etc')",
+                 "import os\n    os.mknod('disk', 0o600 | 0o060000, os.makedev(8, 0))",
+                 f"import os\n    d = os.open({str(tmp_path)!r}, os.O_RDONLY)\n"
+                 "    os.open('keep.txt', os.O_WRONLY | os.O_TRUNC, dir_fd=d)",
+                 f"import os\n    d = os.open({str(tmp_path)!r}, os.O_RDONLY)\n    os.remove('keep.txt', dir_fd=d)"):
+        result = call(f"def f():\n    {body}")
+        assert result.status == "blocked", (body, result)
+    assert keep.read_text() == "keep"
+    touched = call("import os, pathlib\ndef f():\n    pathlib.Path('t').touch()\n"
+                   "    fd = os.open('u', os.O_WRONLY | os.O_CREAT)\n    os.close(fd)\n    return sorted(os.listdir())")
+    assert touched.value["value"] == ["t", "u"]
