@@ -139,3 +139,31 @@ def test_ddp_two_processes_equal_one_with_the_combined_batch(tmp_path):
     for k in one:
         # a real difference would be ~lr = 1e-2; Adam divides tiny gradients by tiny norms
         torch.testing.assert_close(two[k], one[k], atol=5e-5, rtol=1e-4)
+
+
+def test_overrides_split_and_unknown_keys():
+    from codelm.errors import UsageError
+    from codelm.pretrain import split_overrides
+
+    model, trainer = split_overrides(["lr=3e-4", "hidden_size=32", "progress=false"])
+    assert model == {"hidden_size": 32} and trainer == {"lr": 3e-4, "progress": False}
+    with pytest.raises(UsageError, match="unknown setting 'hidden_sise'"):
+        split_overrides(["hidden_sise=8"])
+
+
+@pytest.mark.slow
+def test_pretrain_command_resumes(tmp_path, codelm_cli):
+    from indexers.corpus import build_corpus
+
+    build_corpus([Path(json.__file__).parent], tmp_path / "corpus", valid_share=0.5, progress=False)
+    args = ["pretrain", "--objective", "mlm+rtd", "--config", "tiny", "--data", str(tmp_path / "corpus"),
+            "--out", str(tmp_path / "run"), "--max-length", "48", "batch_size=2", "threads=1",
+            "warmup_steps=1", "save_every=2", "eval_batches=2", "max_steps=4"]
+    first = codelm_cli(*args, "stop_at=2", "--json")
+    assert first.returncode == 0, first.stderr
+    done = codelm_cli(*args, "--resume", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["step"] == 4 and summary["train_examples"] > 10 and summary["valid_examples"] > 0
+    assert "rtd_acc" in summary["valid"] and "mlm_acc" in summary["valid"]
+    assert (tmp_path / "run" / "config.json").is_file() and (tmp_path / "run" / "tokenizer.json").is_file()
