@@ -78,6 +78,9 @@ def pretrain(objective: str, config: str, data: str | Path, out: str | Path, ove
         train_changes["max_steps"] = max_steps
     cfg = TrainConfig(**{**train_changes, "out_dir": str(out)})
     tok = CodeTokenizer.load(tokenizer_dir) if tokenizer_dir else default_tokenizer()
+    import torch
+
+    torch.manual_seed(cfg.seed)  # the fresh model's initialization follows the seed
     model = build_model(config, tok, model_changes)
     max_length = min(max_length, model.config.max_length)
     obj = get_objective(objective, tokenizer=tok, max_length=max_length)

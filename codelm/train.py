@@ -119,10 +119,14 @@ def train(model: torch.nn.Module, objective: Any, train_data: Sequence, valid_da
     metrics_path = out / "metrics.jsonl"
     bar = tqdm(total=end, initial=step, file=sys.stderr, dynamic_ncols=True,
                disable=not cfg.progress or rank != 0, desc="train")
+    valid: dict[str, float] = {}
+    if valid_data and step == 0:  # the untrained model's figures, to compare against
+        valid = evaluate(model, objective, valid_data, cfg, device)
+        if rank == 0:
+            _log(metrics_path, {"step": 0, "split": "valid", **valid})
     losses: list[float] = []
     window: dict[str, float] = defaultdict(float)
     window_steps, tokens, t0, started = 0, 0.0, time.perf_counter(), time.perf_counter()
-    valid: dict[str, float] = {}
     while step < end:
         step_loss = 0.0
         for micro in range(cfg.grad_accum):
