@@ -43,6 +43,8 @@ def _tools(grammar: str):
 
 
 def _extract(src: bytes, rel: str, language: str) -> list[CodeUnit]:
+    if src.startswith(b"\xef\xbb\xbf"):
+        src = src[3:]  # a UTF-8 byte order mark is no token of any grammar
     grammar = grammar_name(language, rel)
     parser, cursor = _tools(grammar)
     tree = parser.parse(src)

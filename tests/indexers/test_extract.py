@@ -91,6 +91,8 @@ def test_extract_file_reads_the_file(tmp_path):
     path.write_text("def héllo():\n    return 'ü'\n", encoding="utf-8")
     [unit] = extract_file(path, "a.py", "python")
     assert unit.name == "héllo" and unit.code == "def héllo():\n    return 'ü'"
+    path.write_bytes(b"\xef\xbb\xbfdef f():\n    pass\n")  # with a byte order mark
+    assert spans(extract_file(path, "a.py", "python")) == [("f", "function", 1, 2)]
 
 
 SOURCES = {
