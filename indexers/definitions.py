@@ -8,8 +8,7 @@ its methods after the type).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
 
 COMMENTS = {"comment", "line_comment", "block_comment"}
 SKIP_BEFORE = {"attribute_item", "inner_attribute_item", "decorator", "annotation"}
@@ -20,49 +19,42 @@ _C_NAMES = {"identifier", "field_identifier", "qualified_identifier", "destructo
             "operator_name", "type_identifier"}
 
 
-def _field_body(node):
-    return node.child_by_field_name("body")
-
-
-def _value_body(node):
-    value = node.child_by_field_name("value")
-    return value.child_by_field_name("body") if value is not None else None
-
-
-def _type_body(node):
-    return node.child_by_field_name("type")
-
-
-def _body(node):
-    if node.type == "variable_declarator":
-        return _value_body(node)
+def body_of(node):
+    """The body node of a definition (None for a declaration without one)."""
+    if node.type in ("variable_declarator", "field_definition", "public_field_definition"):
+        value = node.child_by_field_name("value")  # `f = () => {...}`: the function's body
+        return value.child_by_field_name("body") if value is not None else None
     if node.type == "type_spec":
-        return _type_body(node)
-    return _field_body(node)
+        return node.child_by_field_name("type")  # Go: `type Point struct {...}`
+    return node.child_by_field_name("body")
 
 
 @dataclass
 class Rule:
-    """How to find definitions in one grammar: node type -> role, and extra query patterns."""
+    """How to find definitions in one grammar: node type -> role, and the query patterns of
+    node types captured only under a condition (all other types are captured as they are)."""
 
     roles: dict[str, str]
-    patterns: str = ""  # query patterns for nodes that need a condition (captured as @def)
-    plain: tuple[str, ...] = ()  # node types captured unconditionally (default: all roles)
-    body: Callable = field(default=_body)
+    patterns: str = ""
 
     @property
     def query(self) -> str:
-        plain = self.plain or tuple(t for t in self.roles if t not in self.patterns)
+        plain = tuple(t for t in self.roles if f"({t} " not in self.patterns)
         return "[" + " ".join(f"({t})" for t in plain) + "] @def\n" + self.patterns
 
 
 _JS_ROLES = {"function_declaration": "function", "generator_function_declaration": "function",
              "class_declaration": "class", "method_definition": "method",
-             "variable_declarator": "function"}
-_JS_PATTERNS = ("(variable_declarator name: (identifier) value: "
-                "[(arrow_function) (function_expression)]) @def\n")
+             "variable_declarator": "function", "field_definition": "method"}
+_FUNCTION_VALUE = "value: [(arrow_function) (function_expression)]) @def\n"
+_JS_PATTERNS = (f"(variable_declarator name: (identifier) {_FUNCTION_VALUE}"
+                f"(field_definition property: (property_identifier) {_FUNCTION_VALUE}")
+_TS_PATTERNS = (f"(variable_declarator name: (identifier) {_FUNCTION_VALUE}"
+                f"(public_field_definition name: (property_identifier) {_FUNCTION_VALUE}")
 _TS_ROLES = {**_JS_ROLES, "abstract_class_declaration": "class", "interface_declaration": "class",
-             "enum_declaration": "class", "internal_module": "namespace"}
+             "enum_declaration": "class", "internal_module": "namespace",
+             "public_field_definition": "method"}
+del _TS_ROLES["field_definition"]
 _CPP_ROLES = {"function_definition": "function", "class_specifier": "class",
               "struct_specifier": "class", "namespace_definition": "namespace"}
 _STRUCT_PATTERN = "(struct_specifier name: (_) body: (_)) @def\n(class_specifier name: (_) body: (_)) @def\n"
@@ -70,8 +62,8 @@ _STRUCT_PATTERN = "(struct_specifier name: (_) body: (_)) @def\n(class_specifier
 RULES: dict[str, Rule] = {
     "python": Rule({"function_definition": "function", "class_definition": "class"}),
     "javascript": Rule(_JS_ROLES, _JS_PATTERNS),
-    "typescript": Rule(_TS_ROLES, _JS_PATTERNS),
-    "tsx": Rule(_TS_ROLES, _JS_PATTERNS),
+    "typescript": Rule(_TS_ROLES, _TS_PATTERNS),
+    "tsx": Rule(_TS_ROLES, _TS_PATTERNS),
     "go": Rule({"function_declaration": "function", "method_declaration": "method",
                 "type_spec": "class"},
                "(type_spec type: [(struct_type) (interface_type)]) @def\n"),
@@ -116,7 +108,7 @@ def name_of(node, src: bytes) -> tuple[str, bool]:
         return (f"{owner}.{name}" if owner else name), bool(owner)
     if node.type == "impl_item":
         return _clean(_text(node.child_by_field_name("type"), src)), False
-    name_node = node.child_by_field_name("name")
+    name_node = node.child_by_field_name("name") or node.child_by_field_name("property")
     if name_node is None or name_node.is_missing or name_node.has_error:
         return "", False
     return _clean(_text(name_node, src)), False

@@ -14,7 +14,7 @@ import inspect
 from functools import lru_cache
 from pathlib import Path
 
-from indexers.definitions import COMMENTS, OUTER, RULES, SKIP_BEFORE, name_of
+from indexers.definitions import COMMENTS, OUTER, RULES, SKIP_BEFORE, body_of, name_of
 from indexers.languages import LANGUAGES, grammar_name, language_for, ts_language
 from indexers.units import CodeUnit
 
@@ -75,7 +75,7 @@ def _extract(src: bytes, rel: str, language: str) -> list[CodeUnit]:
 
 def _unit(node, src: bytes, rel: str, language: str, qualname: str, kind: str,
           grammar: str) -> CodeUnit | None:
-    body = RULES[grammar].body(node)
+    body = body_of(node)
     if body is None and kind != "class":
         return None  # a declaration without a body (prototype, abstract or interface method)
     outer = node
@@ -84,7 +84,7 @@ def _unit(node, src: bytes, rel: str, language: str, qualname: str, kind: str,
     start, prefix = _line_start(src, outer.start_byte, outer.start_point.column)
     sig_from = outer.start_byte if node.type in ("variable_declarator", "type_spec") else node.start_byte
     if body is not None and body.start_byte > sig_from:
-        signature = _text(src, sig_from, _header_end(node, body)).strip()
+        signature = _dedent(_text(src, sig_from, _header_end(node, body)), prefix).strip()
     else:
         signature = _text(src, sig_from, node.end_byte).split("\n", 1)[0].strip()
     if grammar == "python":

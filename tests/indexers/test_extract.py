@@ -262,6 +262,14 @@ def test_comment_docstrings_and_signatures():
     assert unit("a.sh", "greet").code == "greet() {\n  echo hi\n}"
 
 
+@pytest.mark.parametrize("rel", ["f.js", "f.ts"])
+def test_class_fields_holding_functions_are_methods(rel):
+    text = "class C {\n  handle = (e) => { return e; };\n  count = 1;\n  m() {}\n}\n"
+    units = extract_text(text, rel, language_for(rel))
+    assert spans(units) == [("C", "class", 1, 5), ("C.handle", "method", 2, 2), ("C.m", "method", 4, 4)]
+    assert units[1].signature == "handle = (e) =>" and units[1].body == "{ return e; }"
+
+
 def test_language_table():
     assert len(LANGUAGES) >= 9
     assert language_for("x/y.PY") == "python" and language_for("a.tsx") == "typescript"
