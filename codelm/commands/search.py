@@ -1,9 +1,86 @@
 """Index a repository and search it (indexers/)."""
 
-from codelm.errors import not_implemented
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from codelm.errors import UsageError
+
+INDEX_HELP = """Indexes functions, methods and classes of every source file under PATH (Python,
+JavaScript, TypeScript, Go, Java, Rust, C, C++, Ruby, PHP, C#, Bash). Respects .gitignore and
+.codelmignore; skips .git, binary, non-UTF-8, minified, generated and vendored files
+(node_modules, vendor, third_party, venvs, dist, build) and files over 1 MB, each counted with
+its reason. Running it again re-embeds only what changed and drops deleted files."""
 
 
 def register(commands) -> None:
-    """Add this area's subcommands."""
-    commands.add("index", "index a repository for search", "codelm index .", not_implemented)
-    commands.add("search", "search an index in plain English or by code", "codelm search \"read the config file\"", not_implemented)
+    """Add `index` and `search`."""
+    p = commands.add("index", "index a repository for search", "codelm index . && codelm search \"parse a date\"",
+                     run_index, description=INDEX_HELP)
+    p.add_argument("path", help="the repository's directory")
+    p.add_argument("--index", help="index directory (default: PATH/.codelm)")
+    p.add_argument("--model", help="encoder: 'minilm' (embedded default) or a checkpoint directory")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything (e.g. after changing --model)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p = commands.add("search", "search an index in plain English or by code",
+                     "codelm search \"read the config file and merge defaults\" -k 5", run_search)
+    p.add_argument("query", nargs="?", help="natural language or a code snippet")
+    p.add_argument("--queries", help="file of queries: one a line, or JSONL with a \"query\" field")
+    p.add_argument("--index", default=".codelm", help="index directory")
+    p.add_argument("-k", type=int, default=10, help="number of results")
+    p.add_argument("--language", help="only units in this language (e.g. python)")
+    p.add_argument("--path", dest="path_glob", help="only units whose path matches this glob (e.g. 'src/*')")
+    p.add_argument("--json", action="store_true", help="print results as JSON")
+
+
+def run_index(args: argparse.Namespace) -> int:
+    from indexers.index import build_index
+
+    report = build_index(args.path, args.index, args.model, rebuild=args.rebuild, progress=True)
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        print(f"indexed {report.files} files, {report.units} units ({report.embedded} embedded) "
+              f"in {report.seconds:.1f}s; skipped {len(report.skipped)} files")
+    return 0
+
+
+def read_queries(path: str) -> list[str]:
+    """Queries of a text file (one a line) or JSONL file (objects with "query")."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read queries from {path}: {err}") from err
+    queries = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                queries.append(str(json.loads(line)["query"]))
+            except (json.JSONDecodeError, KeyError, TypeError) as err:
+                raise UsageError(f"{path}:{n}: expected a JSON object with a \"query\" field") from err
+        else:
+            queries.append(line.strip())
+    return queries
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from indexers.search import open_searcher
+
+    if (args.query is None) == (args.queries is None):
+        raise UsageError("give a QUERY or --queries FILE (one of them)")
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    queries = read_queries(args.queries) if args.queries else [args.query]
+    searcher = open_searcher(args.index)
+    for query in queries:
+        results = searcher.search(query, args.k, args.language, args.path_glob)
+        if args.json or args.queries:
+            print(json.dumps({"query": query, "results": results}), flush=True)
+        else:
+            for r in results:
+                print(f"{r['path']}:{r['start_line']}-{r['end_line']}  {r['name']}  ({r['kind']}, {r['score']:.3f})")
+    return 0

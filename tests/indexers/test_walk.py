@@ -39,7 +39,7 @@ def test_keeps_sorted_source_files_with_language_and_hash(tmp_path):
     assert rels(result) == ["a/y.rs", "a/z.go", "b.py"]
     assert [f.language for f in result.files] == ["rust", "go", "python"]
     assert result.files[2].path == (tmp_path / "b.py").resolve()
-    assert len(result.files[2].sha1) == 40 and result.files[2].size > 0
+    assert result.files[2].text == "def f():\n    return 1\n"
     assert result.skipped == []  # unsupported and data files are counted, not listed
     assert result.counts == {"data": 1, "unsupported": 1}
 
@@ -102,8 +102,8 @@ def test_symlinks_followed_only_to_files_inside_and_never_loop(tmp_path):
     (root / "dangling.py").symlink_to(root / "missing.py")
     result = walk(root)
     assert rels(result) == ["link.py", "pkg/real.py"]
-    assert reasons(result) == {"dangling.py": "symlink", "out.py": "symlink",
-                               "pkg/loop": "symlink"}
+    assert reasons(result) == {"dangling.py": "symlink_broken", "out.py": "symlink_outside",
+                               "pkg/loop": "symlink_dir"}
 
 
 def test_unreadable_folder_is_skipped_not_fatal(tmp_path, monkeypatch):

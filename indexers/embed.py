@@ -1,0 +1,72 @@
+"""Sentence embeddings with the codelm core: the embedded all-MiniLM-L6-v2 by default.
+
+Texts are tokenized with the model's own `tokenizer.json` (truncated to 256 tokens as the
+sentence-transformers configuration of MiniLM does), sorted by length so that batches carry
+little padding (2.5x faster than file order on this machine), mean pooled and L2 normalised
+exactly as sentence-transformers does, and returned in input order as float32.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+MAX_TOKENS = 256
+
+
+class Encoder:
+    """Embeds texts with a BERT/RoBERTa checkpoint loaded into the codelm core."""
+
+    def __init__(self, model: str = "minilm", max_tokens: int = MAX_TOKENS) -> None:
+        from tokenizers import Tokenizer
+
+        from codelm.checkpoint import load_pretrained, resolve_model_dir
+        from codelm.errors import CodelmError
+
+        self.name = model
+        self.model_dir = resolve_model_dir(model)
+        tokenizer_file = self.model_dir / "tokenizer.json"
+        if not tokenizer_file.is_file():
+            raise CodelmError(f"{self.model_dir} has no tokenizer.json: an encoder needs its tokenizer")
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_tokens)
+        self.model = load_pretrained(self.model_dir).eval()
+        self.pad_id = self.model.config.pad_token_id
+        self.dim = self.model.config.hidden_size
+        self.fingerprint = _fingerprint(self.model_dir)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32,
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """(len(texts), dim) float32 unit vectors; `progress(n)` is told of each batch done."""
+        import torch
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                rows = order[start:start + batch_size]
+                width = max(len(ids[i]) for i in rows)
+                batch = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                for r, i in enumerate(rows):
+                    batch[r, :len(ids[i])] = torch.tensor(ids[i])
+                    mask[r, :len(ids[i])] = 1
+                out[rows] = self.model.embed(batch, mask).float().numpy()
+                if progress:
+                    progress(len(rows))
+        return out
+
+
+def _fingerprint(model_dir: Path) -> str:
+    """Identifies the weights: config plus weight file names and sizes."""
+    h = hashlib.sha1((model_dir / "config.json").read_bytes() if (model_dir / "config.json").exists() else b"")
+    for path in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
+        h.update(f"{path.name}:{path.stat().st_size}".encode())
+    return h.hexdigest()[:16]

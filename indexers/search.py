@@ -1,0 +1,117 @@
+"""Hybrid search over an index: dense (FAISS) and BM25 scores fused per query."""
+
+from __future__ import annotations
+
+import fnmatch
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from codelm.errors import CodelmError, UsageError
+from indexers import store
+from indexers.fusion import fuse
+from indexers.text import code_tokens
+
+POOL = 100  # candidates taken from each of the dense and the BM25 ranking
+
+
+class Searcher:
+    """An index loaded once (model, FAISS, BM25, SQLite); `search` answers queries."""
+
+    def __init__(self, index_dir: str | Path, model: str | None = None) -> None:
+        import faiss
+
+        from indexers.bm25 import BM25
+        from indexers.embed import Encoder
+
+        self.index_dir = Path(index_dir)
+        self.db = store.connect(self.index_dir)
+        self.meta = store.read_meta(self.db)
+        if "generation" not in self.meta:
+            raise store.no_index(self.index_dir, "never completed")
+        if model and model != self.meta["model"]:
+            raise CodelmError(f"the index at {index_dir} was built with model {self.meta['model']!r}, "
+                              f"not {model!r}: search without --model, or re-index with --rebuild")
+        folder = self.index_dir / f"gen-{self.meta['generation']}"
+        try:
+            self.faiss = faiss.read_index(str(folder / "vectors.faiss"))
+            self.bm25 = BM25.load(folder / "bm25")
+        except Exception as err:  # noqa: BLE001 - any unreadable file means a broken index
+            raise store.no_index(self.index_dir, f"cannot read {folder.name}: {err}") from err
+        self.encoder = Encoder(self.meta["model"])
+        if self.encoder.fingerprint != self.meta.get("fingerprint"):
+            raise CodelmError(f"the weights of model {self.meta['model']!r} changed since the index "
+                              f"was built: re-index with `codelm index PATH --rebuild`")
+
+    def search(self, query: str, k: int = 10, language: str | None = None,
+               path_glob: str | None = None, weight: float | None = None) -> list[dict]:
+        """The k best units for a natural-language or code query, best first, as contract dicts."""
+        if not query.strip():
+            raise UsageError("empty query: say what the code should do, or paste a snippet")
+        if k < 1:
+            raise UsageError("-k must be at least 1")
+        qvec = self.encoder.encode([query])[0]
+        bm25 = self.bm25.scores(code_tokens(query))
+        allowed = self._allowed(language, path_glob)
+        ids, dense_scores = self._dense(qvec, max(POOL, k), allowed)
+        bm25_order = np.argsort(-bm25, kind="stable")
+        bm25_ids = [int(self.bm25.ids[i]) for i in bm25_order[:max(POOL, k) * 4]
+                    if bm25[i] > 0 and (allowed is None or int(self.bm25.ids[i]) in allowed)][:max(POOL, k)]
+        pool = list(dict.fromkeys([*ids, *bm25_ids]))
+        if not pool:
+            return []
+        dense_all = self._vectors(pool) @ qvec
+        lexical = dict(zip(self.bm25.ids.tolist(), bm25.tolist()))
+        fused = fuse(dense_all, np.array([lexical.get(i, 0.0) for i in pool], dtype=np.float32), weight)
+        best = np.argsort(-fused, kind="stable")[:k]
+        return self._results([pool[i] for i in best], [float(fused[i]) for i in best])
+
+    def _allowed(self, language: str | None, path_glob: str | None) -> set[int] | None:
+        if language is None and path_glob is None:
+            return None
+        rows = self.db.execute("SELECT id, path, language FROM units")
+        return {i for i, path, lang in rows
+                if (language is None or lang == language)
+                and (path_glob is None or fnmatch.fnmatch(path, path_glob))}
+
+    def _dense(self, qvec: np.ndarray, n: int, allowed: set[int] | None) -> tuple[list[int], np.ndarray]:
+        if allowed is not None:  # filtered: exact scores over the allowed units
+            ids = sorted(allowed)
+            scores = self._vectors(ids) @ qvec if ids else np.zeros(0)
+            top = np.argsort(-scores, kind="stable")[:n]
+            return [ids[i] for i in top], scores[top]
+        scores, ids = self.faiss.search(qvec[None], min(n, max(self.faiss.ntotal, 1)))
+        keep = ids[0] >= 0
+        return ids[0][keep].tolist(), scores[0][keep]
+
+    def _vectors(self, ids: list[int]) -> np.ndarray:
+        rows = dict(self._rows("id, vector", ids))
+        return np.stack([np.frombuffer(rows[i], dtype=np.float32) for i in ids])
+
+    def _rows(self, columns: str, ids: list[int]) -> list[tuple]:
+        out = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            out += self.db.execute(f"SELECT {columns} FROM units WHERE id IN ({','.join('?' * len(chunk))})",
+                                   chunk).fetchall()
+        return out
+
+    def _results(self, ids: list[int], scores: list[float]) -> list[dict]:
+        rows = {r[0]: r for r in self._rows("id, path, name, kind, language, start_line, end_line", ids)}
+        keys = ("id", "path", "name", "kind", "language", "start_line", "end_line")
+        return [{**dict(zip(keys, rows[i])), "score": round(s, 4)} for i, s in zip(ids, scores)]
+
+    def unit(self, unit_id: int):
+        """The full CodeUnit with this id, or None."""
+        row = self.db.execute(f"SELECT {', '.join(store.UNIT_FIELDS)} FROM units WHERE id = ?",
+                              (unit_id,)).fetchone()
+        return None if row is None else store.unit_from_row(row)
+
+
+def open_searcher(index_dir: str | Path) -> Searcher:
+    """A Searcher, with a clear error when the index is missing or broken."""
+    try:
+        return Searcher(index_dir)
+    except sqlite3.DatabaseError as err:
+        raise store.no_index(Path(index_dir), f"corrupt database: {err}") from err

@@ -1,0 +1,47 @@
+"""Text views of code: identifier splitting, BM25 tokens, and what is embedded for a unit."""
+
+from __future__ import annotations
+
+import re
+
+from indexers.units import CodeUnit
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b)|[A-Z]?[a-z]+|[A-Z]+|\d+")
+STOP = frozenset("""self cls def return if else elif for while in not and or is none true false
+the a an of to this that it be as with from import class function var let const new public private
+static void int str""".split())
+BODY_CHARS = 600
+
+
+def split_identifier(name: str) -> list[str]:
+    """`HTTPServer_start2` -> ['http', 'server', 'start', '2']."""
+    parts = []
+    for piece in name.split("_"):
+        parts += [p.lower() for p in _CAMEL.findall(piece)]
+    return parts
+
+
+def code_tokens(text: str) -> list[str]:
+    """BM25 tokens of code or prose: identifier subwords plus whole multi-part identifiers,
+    lowercased, without punctuation and the commonest keywords."""
+    out = []
+    for word in _WORD.findall(text):
+        parts = split_identifier(word)
+        out += [p for p in parts if p not in STOP and len(p) > 1]
+        if len(parts) > 1:
+            out.append(word.lower())
+    return out
+
+
+def readable_name(unit: CodeUnit) -> str:
+    """`Config.load_file` -> 'config load file'."""
+    return " ".join(w for part in unit.name.split(".") for w in split_identifier(part))
+
+
+def unit_text(unit: CodeUnit) -> str:
+    """What is embedded for a unit: its name in words, the docstring, then its code (the
+    encoder truncates to 256 tokens, so the start of the code is what counts)."""
+    head = f"{readable_name(unit)} ({unit.kind} in {unit.path})"
+    parts = [head, unit.docstring.strip(), unit.signature.strip(), unit.body[:BODY_CHARS]]
+    return "\n".join(p for p in parts if p)

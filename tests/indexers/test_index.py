@@ -1,0 +1,116 @@
+"""Indexing and searching with the embedded MiniLM: incremental updates, atomic writes, errors."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from codelm.errors import CodelmError
+from indexers.index import build_index
+from indexers.search import Searcher
+from tests.conftest import ROOT
+
+FILES = {
+    "config.py": 'def load_config(path):\n    """Read the config file and merge defaults."""\n'
+                 '    with open(path) as f:\n        return {**DEFAULTS, **json.load(f)}\n',
+    "mathx.py": "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n\n"
+                "class Matrix:\n    def transpose(self):\n        return [list(r) for r in zip(*self.rows)]\n",
+    "web/server.js": "// Start an HTTP server on a port.\nfunction startServer(port) { return http.listen(port); }\n",
+}
+
+
+def _repo(root, files=FILES):
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory):
+    root = _repo(tmp_path_factory.mktemp("repo"))
+    report = build_index(root, progress=False)
+    assert (report.files, report.units, report.embedded) == (3, 5, 5)
+    return Searcher(root / ".codelm")
+
+
+def test_search_finds_the_right_unit(searcher):
+    assert searcher.search("read the configuration file", k=1)[0]["name"] == "load_config"
+    top2 = [r["name"] for r in searcher.search("flip rows and columns of a matrix", k=2)]
+    assert "Matrix.transpose" in top2 and "Matrix" in top2
+    top = searcher.search("listen for HTTP requests", k=4)
+    assert top[0]["name"] == "startServer" and top[0]["language"] == "javascript"
+    assert [r["score"] for r in top] == sorted((r["score"] for r in top), reverse=True)
+    assert set(top[0]) == {"id", "path", "name", "kind", "language", "start_line", "end_line", "score"}
+
+
+def test_code_query_and_filters(searcher):
+    assert searcher.search("a, b = b, a + b", k=1)[0]["name"] == "fibonacci"
+    assert {r["language"] for r in searcher.search("server", k=5, language="python")} == {"python"}
+    assert {r["path"] for r in searcher.search("config", k=5, path_glob="web/*")} == {"web/server.js"}
+
+
+def test_incremental_reindex(tmp_path):
+    root = _repo(tmp_path)
+    build_index(root, progress=False)
+    assert build_index(root, progress=False).embedded == 0  # unchanged: nothing embedded
+    (root / "mathx.py").write_text(FILES["mathx.py"].replace("return a\n", "return b\n"))
+    (root / "web/server.js").unlink()
+    report = build_index(root, progress=False)
+    assert (report.files, report.units, report.embedded) == (2, 4, 1)  # only fibonacci changed
+    db = sqlite3.connect(root / ".codelm/index.sqlite")
+    assert {p for (p,) in db.execute("SELECT path FROM units")} == {"config.py", "mathx.py"}
+    assert [p.name for p in (root / ".codelm").glob("gen-*")] == ["gen-2"]  # the unchanged run wrote no generation
+
+
+def test_errors(tmp_path):
+    with pytest.raises(CodelmError, match="run `codelm index"):
+        Searcher(tmp_path / "nothing")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "index.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(CodelmError, match="corrupt"):
+        Searcher(bad)
+    root = _repo(tmp_path / "repo")
+    build_index(root, progress=False)
+    with pytest.raises(CodelmError, match="--rebuild"):
+        build_index(root, model="other-model", progress=False)
+
+
+def test_empty_repository_gives_empty_index(tmp_path):
+    report = build_index(tmp_path, progress=False)
+    assert (report.files, report.units) == (0, 0)
+    assert Searcher(tmp_path / ".codelm").search("anything") == []
+
+
+def test_killed_index_leaves_previous_index_usable(tmp_path):
+    root = _repo(tmp_path)
+    build_index(root, progress=False)
+    many = "".join(f"def helper_{i}(x):\n    return x * {i} + len(str(x)) - {i % 7}\n\n" for i in range(600))
+    (root / "many.py").write_text(many)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "codelm", "index", str(root)], env=env,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    seen = ""
+    deadline = time.time() + 120
+    while "unit/s" not in seen and time.time() < deadline and proc.poll() is None:
+        seen += proc.stderr.read(1)
+    assert proc.poll() is None, "indexing ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    results = Searcher(root / ".codelm").search("read the config file", k=10)
+    assert results[0]["name"] == "load_config" and len(results) == 5  # the previous index, whole
+    report = build_index(root, progress=False)
+    assert report.units == 605 and report.embedded == 600
+
+
+def test_vectors_match_units(searcher):
+    ids = [r["id"] for r in searcher.search("anything", k=4)]
+    vectors = searcher._vectors(ids)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

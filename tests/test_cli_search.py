@@ -1,0 +1,54 @@
+"""`codelm index` and `codelm search` as the contract says: JSON shapes, batch mode, exit codes."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    from tests.conftest import run_codelm
+
+    root = tmp_path_factory.mktemp("repo")
+    (root / "util.py").write_text('def parse_duration(text):\n    """Parse 1h30m into seconds."""\n    return 0\n\n\n'
+                                  'def slugify(title):\n    return title.lower().replace(" ", "-")\n')
+    (root / "blob.py").write_bytes(b"\x00\x01binary")
+    proc = run_codelm("index", str(root), "--json")
+    assert proc.returncode == 0, proc.stderr
+    return root, json.loads(proc.stdout)
+
+
+def test_index_json_summary(indexed):
+    _, summary = indexed
+    assert set(summary) == {"files", "units", "embedded", "skipped", "seconds"}
+    assert (summary["files"], summary["units"], summary["embedded"]) == (1, 2, 2)
+    assert summary["skipped"] == [{"path": "blob.py", "reason": "binary"}]
+
+
+def test_search_json_and_batch(indexed, codelm_cli, tmp_path):
+    root, _ = indexed
+    proc = codelm_cli("search", "turn a title into a url slug", "--index", str(root / ".codelm"), "-k", "1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["query"] == "turn a title into a url slug" and out["results"][0]["name"] == "slugify"
+    assert out["results"][0]["path"] == "util.py" and out["results"][0]["start_line"] == 6
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"query": "parse a duration"}\nslugify a title\n')
+    proc = codelm_cli("search", "--queries", str(queries), "--index", str(root / ".codelm"), "-k", "2", "--json")
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["query"] for line in lines] == ["parse a duration", "slugify a title"]
+    assert lines[0]["results"][0]["name"] == "parse_duration"
+
+
+def test_bad_input_exit_codes(indexed, codelm_cli, tmp_path):
+    root, _ = indexed
+    proc = codelm_cli("index", str(tmp_path / "missing"))
+    assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "no such directory" in proc.stderr
+    proc = codelm_cli("index", str(root / "util.py"))
+    assert proc.returncode == 1 and "is a file" in proc.stderr
+    proc = codelm_cli("search", "x", "--index", str(tmp_path / "none"))
+    assert proc.returncode == 1 and "codelm index" in proc.stderr and "Traceback" not in proc.stderr
+    proc = codelm_cli("search", "--index", str(root / ".codelm"))
+    assert proc.returncode == 2
+    proc = codelm_cli("search", "   ", "--index", str(root / ".codelm"))
+    assert proc.returncode == 2 and "empty query" in proc.stderr
