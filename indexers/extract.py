@@ -14,13 +14,14 @@ import inspect
 from functools import lru_cache
 from pathlib import Path
 
+from codelm.errors import CodelmError
 from indexers.definitions import COMMENTS, OUTER, RULES, SKIP_BEFORE, body_of, name_of
 from indexers.languages import LANGUAGES, grammar_name, language_for, ts_language
 from indexers.units import CodeUnit
 
 __all__ = ["LANGUAGES", "language_for", "extract_file", "extract_text"]
 
-_UNIT_KIND = {"function": "function", "method": "method", "class": "class"}
+_UNIT_ROLES = {"function", "method", "class"}
 
 
 def extract_file(path: Path, rel: str, language: str, text: str | None = None) -> list[CodeUnit]:
@@ -46,6 +47,8 @@ def _extract(src: bytes, rel: str, language: str) -> list[CodeUnit]:
     if src.startswith(b"\xef\xbb\xbf"):
         src = src[3:]  # a UTF-8 byte order mark is no token of any grammar
     grammar = grammar_name(language, rel)
+    if grammar not in RULES:
+        raise CodelmError(f"unsupported language {language!r}; supported: {', '.join(LANGUAGES)}")
     parser, cursor = _tools(grammar)
     tree = parser.parse(src)
     nodes = cursor.captures(tree.root_node).get("def", [])
@@ -63,7 +66,7 @@ def _extract(src: bytes, rel: str, language: str) -> list[CodeUnit]:
         parent = stack[-1] if stack else None
         qualname = f"{parent[1]}.{name}" if parent else name
         stack.append((node.end_byte, qualname, role))
-        if role not in _UNIT_KIND:
+        if role not in _UNIT_ROLES:
             continue  # a namespace or an impl block: it names what is inside, no unit itself
         if role == "function" and (qualified_by_type or (parent and parent[2] in ("class", "impl"))):
             role = "method"

@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from codelm.errors import CodelmError
 from indexers.extract import LANGUAGES, extract_file, extract_text, language_for
 
 PY = '''\
@@ -272,5 +273,7 @@ def test_class_fields_holding_functions_are_methods(rel):
 
 def test_language_table():
     assert len(LANGUAGES) >= 9
+    with pytest.raises(CodelmError, match="unsupported language 'cobol'"):
+        extract_text("x", "a.cob", "cobol")
     assert language_for("x/y.PY") == "python" and language_for("a.tsx") == "typescript"
     assert language_for("Makefile") is None and language_for("data.json") is None
