@@ -70,8 +70,8 @@ def first_paragraph(docstring: str) -> str:
 def code_without_docstring(unit: CodeUnit) -> str:
     """The unit's source without its docstring (Python: signature + body; others: code as is)."""
     if unit.language == "python" and unit.docstring and unit.signature:
-        body = unit.body.strip("\n") or "pass"
-        return f"{unit.signature}:\n{textwrap.indent(body, '    ')}\n"
+        body = textwrap.dedent(unit.body).strip("\n") or "pass"
+        return f"{unit.signature.rstrip(':')}:\n{textwrap.indent(body, '    ')}\n"
     return unit.code
 
 

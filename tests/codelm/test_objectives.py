@@ -81,7 +81,7 @@ def test_rtd_replacement_statistics(seed):
     assert torch.equal(ids[special], batch["input_ids"][special])  # specials and padding untouched
     assert torch.equal(labels.bool(), ids != batch["input_ids"])  # same as original counts as original
     share = float(labels[~special].mean())
-    assert 0.08 < share < 0.17  # 15% picked, minus samples that equal the original
+    assert 0.085 < share < 0.21  # 15% picked (about 600 tokens: +-4 sigma), minus samples equal to the original
 
 
 def test_rtd_uses_unimodal_and_mlm_only_bimodal():
