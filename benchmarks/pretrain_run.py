@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int)
     parser.add_argument("--config", default="tiny")
     parser.add_argument("--out", default="runs/pretrain_run")
+    parser.add_argument("--corpus", help="an existing `codelm corpus` directory (default: build one)")
     parser.add_argument("overrides", nargs="*", help="key=value settings for pretrain")
     args = parser.parse_args()
     from codelm.pretrain import pretrain
@@ -51,17 +52,21 @@ def main() -> None:
     roots = [stdlib / p for p in ("json", "email", "http", "logging")] if args.small else [stdlib]
     steps = args.steps or (60 if args.small else 3000)
     out = Path(args.out)
-    corpus = build_corpus(roots, out / "corpus", seed=0, valid_share=0.05)
+    if args.corpus:
+        counts = json.loads((Path(args.corpus) / "manifest.json").read_text())["counts"]
+        corpus_dir = Path(args.corpus)
+    else:
+        counts = build_corpus(roots, out / "corpus", seed=0, valid_share=0.05).to_json()
+        corpus_dir = out / "corpus"
     settings = [f"eval_every={max(1, steps // 10)}", f"save_every={steps}", "warmup_steps=" + str(max(1, steps // 20)),
                 "batch_size=16", "log_every=" + str(max(1, steps // 50)), "eval_batches=20", *args.overrides]
-    result = pretrain("mlm+rtd", args.config, out / "corpus", out / "run", settings, max_steps=steps,
+    result = pretrain("mlm+rtd", args.config, corpus_dir, out / "run", settings, max_steps=steps,
                       max_length=256 if not args.small else 128)
     metrics = [json.loads(line) for line in (out / "run" / "metrics.jsonl").read_text().splitlines()]
     plot(metrics, out / "loss.png")
     valid = [r for r in metrics if r["split"] == "valid"]
     keys = ("mlm_acc", "rtd_acc", "mlm_loss", "rtd_loss")
-    print(json.dumps({"corpus": {"bimodal": corpus.bimodal, "unimodal": corpus.unimodal,
-                                 "train": corpus.train, "valid": corpus.valid},
+    print(json.dumps({"corpus": {k: counts.get(k) for k in ("bimodal", "unimodal", "train", "valid")},
                       "steps": result["step"], "seconds": round(result["seconds"], 1),
                       "step0": {k: valid[0][k] for k in keys}, "last": {k: valid[-1][k] for k in keys},
                       "plot": str(out / "loss.png")}))
