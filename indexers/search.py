@@ -55,15 +55,16 @@ class Searcher:
         bm25 = self.bm25.scores(code_tokens(query))
         allowed = self._allowed(language, path_glob)
         ids, dense_scores = self._dense(qvec, max(POOL, k), allowed)
-        bm25_order = np.argsort(-bm25, kind="stable")
-        bm25_ids = [int(self.bm25.ids[i]) for i in bm25_order[:max(POOL, k) * 4]
+        bm25_ids = [int(self.bm25.ids[i]) for i in _top(bm25, max(POOL, k) * 4)
                     if bm25[i] > 0 and (allowed is None or int(self.bm25.ids[i]) in allowed)][:max(POOL, k)]
         pool = list(dict.fromkeys([*ids, *bm25_ids]))
         if not pool:
             return []
         dense_all = self._vectors(pool) @ qvec
-        lexical = dict(zip(self.bm25.ids.tolist(), bm25.tolist()))
-        fused = fuse(dense_all, np.array([lexical.get(i, 0.0) for i in pool], dtype=np.float32), weight)
+        # BM25 ids are the unit ids in ascending order (written ORDER BY id): find by bisection
+        where = np.searchsorted(self.bm25.ids, pool)
+        lexical = bm25[np.minimum(where, len(bm25) - 1)] * (self.bm25.ids[np.minimum(where, len(bm25) - 1)] == pool)
+        fused = fuse(dense_all, lexical.astype(np.float32), weight)
         best = np.argsort(-fused, kind="stable")[:k]
         return self._results([pool[i] for i in best], [float(fused[i]) for i in best])
 
@@ -107,6 +108,14 @@ class Searcher:
         row = self.db.execute(f"SELECT {', '.join(store.UNIT_FIELDS)} FROM units WHERE id = ?",
                               (unit_id,)).fetchone()
         return None if row is None else store.unit_from_row(row)
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the n highest scores, best first (ties by position)."""
+    if len(scores) > n:
+        part = np.argpartition(-scores, n)[:n]
+        return part[np.lexsort((part, -scores[part]))]
+    return np.argsort(-scores, kind="stable")
 
 
 def open_searcher(index_dir: str | Path) -> Searcher:
