@@ -84,6 +84,7 @@ def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, root: Pa
     vectors = _embed(encoder, todo, progress)
     fresh = dict(zip((u.content_hash for u in todo), vectors))
     generation = int(meta.get("generation", 0)) + 1
+    now = time.strftime("%Y-%m-%dT%H:%M:%S")
     db.execute("BEGIN IMMEDIATE")
     try:
         if rebuild:
@@ -101,8 +102,8 @@ def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, root: Pa
         store.write_generation(index_dir, generation, db, encoder.dim)
         store.write_meta(db, schema_version=store.SCHEMA_VERSION, model=model,
                          fingerprint=encoder.fingerprint, dim=encoder.dim,
-                         roots=[str(root.resolve())], generation=generation,
-                         updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
+                         model_dir=str(encoder.model_dir), roots=[str(root.resolve())],
+                         generation=generation, created=meta.get("created", now), updated=now)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
