@@ -89,6 +89,7 @@ def test_empty_repository_gives_empty_index(tmp_path):
     assert Searcher(tmp_path / ".codelm").search("anything") == []
 
 
+@pytest.mark.slow
 def test_killed_index_leaves_previous_index_usable(tmp_path):
     root = _repo(tmp_path)
     build_index(root, progress=False)
