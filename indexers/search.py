@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,12 @@ class Searcher:
             raise UsageError("empty query: say what the code should do, or paste a snippet")
         if k < 1:
             raise UsageError("-k must be at least 1")
-        qvec = self.encoder.encode([query])[0]
+        with _one_thread():
+            qvec = self.encoder.encode([query])[0]
+            return self._search(query, qvec, k, language, path_glob, weight)
+
+    def _search(self, query: str, qvec: np.ndarray, k: int, language: str | None,
+                path_glob: str | None, weight: float | None) -> list[dict]:
         bm25 = self.bm25.scores(code_tokens(query))
         allowed = self._allowed(language, path_glob)
         ids, dense_scores = self._dense(qvec, max(POOL, k), allowed)
@@ -108,6 +114,23 @@ class Searcher:
         row = self.db.execute(f"SELECT {', '.join(store.UNIT_FIELDS)} FROM units WHERE id = ?",
                               (unit_id,)).fetchone()
         return None if row is None else store.unit_from_row(row)
+
+
+@contextmanager
+def _one_thread():
+    """One query is too small to share among threads: with one thread torch and FAISS answer
+    it 2-20x faster (measured on 2 busy cores, where thread pools wait on each other)."""
+    import faiss
+    import torch
+
+    before = torch.get_num_threads(), faiss.omp_get_max_threads()
+    torch.set_num_threads(1)
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before[0])
+        faiss.omp_set_num_threads(before[1])
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
