@@ -43,7 +43,7 @@ def test_search_json_and_batch(indexed, codelm_cli, tmp_path):
 def test_bad_input_exit_codes(indexed, codelm_cli, tmp_path):
     root, _ = indexed
     proc = codelm_cli("index", str(tmp_path / "missing"))
-    assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "no such directory" in proc.stderr
+    assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "does not exist" in proc.stderr
     proc = codelm_cli("index", str(root / "util.py"))
     assert proc.returncode == 1 and "is a file" in proc.stderr
     proc = codelm_cli("search", "x", "--index", str(tmp_path / "none"))
