@@ -21,7 +21,8 @@ import torch
 from codelm.errors import UsageError
 
 REGISTRY: dict[str, Callable[..., Any]] = {}
-BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd"}
+BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd",
+           "seq2seq": "codelm.objectives.seq2seq", "span": "codelm.objectives.span"}
 
 
 def register(name: str) -> Callable:
