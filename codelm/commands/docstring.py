@@ -1,10 +1,90 @@
 """Docstring generation (PyMT5-style)."""
 
-from codelm.errors import not_implemented
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from codelm.errors import UsageError, not_implemented
 
 
 def register(commands) -> None:
     """Add this area's subcommands."""
-    commands.add("docstring", "write a docstring for a function", "codelm docstring mod.py --name Parser.parse", not_implemented)
-    commands.add("train docstring", "train a docstring model", "codelm train docstring --data corpus --out runs/doc", not_implemented)
-    commands.add("eval docstring", "evaluate a docstring model (BLEU-4, ROUGE-L)", "codelm eval docstring --data corpus", not_implemented)
+    p = commands.add("docstring", "write a docstring for a function", "codelm docstring mod.py --name Parser.parse",
+                     run_docstring)
+    p.add_argument("file", nargs="?", help="source file holding the function")
+    p.add_argument("--name", help="qualified name of the function (Class.method)")
+    p.add_argument("--pairs", metavar="FILE.jsonl", help='JSONL of {"code", "id"?}: one docstring per line')
+    p.add_argument("--model", help="docstring model directory (from `codelm train docstring`)")
+    p.add_argument("--beams", type=int, default=4, help="beam width")
+    p.add_argument("--max-tokens", type=int, default=48, help="longest docstring in tokens")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    commands.add("train docstring", "train a docstring model", "codelm train docstring --data corpus --out runs/doc",
+                 not_implemented)
+    p = commands.add("eval docstring", "evaluate a docstring model (BLEU-4, ROUGE-L)",
+                     "codelm eval docstring --data corpus --model runs/doc", run_eval)
+    p.add_argument("--data", required=True, help="corpus directory from `codelm corpus`")
+    p.add_argument("--model", help="docstring model directory (default: the shipped one)")
+    p.add_argument("--split", default="valid", help="corpus split to score (train baselines use 'train')")
+    p.add_argument("--limit", type=int, help="score only the first N documented functions")
+    p.add_argument("--baselines-only", action="store_true", help="score only the template and retrieval baselines")
+    p.add_argument("--beams", type=int, default=4, help="beam width")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _read_pairs(path: str) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise UsageError(f"{path}:{number}: not JSON ({err.msg})")
+            if not isinstance(row, dict) or not isinstance(row.get("code"), str):
+                raise UsageError(f'{path}:{number}: each line needs a "code" string')
+            rows.append(row)
+    return rows
+
+
+def run_docstring(args: argparse.Namespace) -> int:
+    from codelm.docgen import find_model, function_code, generate_docstrings, load_model
+
+    if bool(args.pairs) == bool(args.file):
+        raise UsageError("give a FILE with --name, or --pairs FILE.jsonl")
+    if args.file and not args.name:
+        raise UsageError("--name QUALNAME is required with FILE (e.g. --name Parser.parse)")
+    find_model(args.model)  # fail early, before reading inputs, when there is no model
+    if args.pairs:
+        rows = _read_pairs(args.pairs)
+        codes = [r["code"] for r in rows]
+    else:
+        codes = [function_code(args.file, args.name)]
+    model, tok = load_model(args.model)
+    docs = generate_docstrings(model, tok, codes, num_beams=args.beams, max_new_tokens=args.max_tokens)
+    if args.pairs:
+        for i, (row, doc) in enumerate(zip(rows, docs)):
+            print(json.dumps({"id": row.get("id", i), "docstring": doc}))
+    elif args.json:
+        print(json.dumps({"name": args.name, "docstring": docs[0]}))
+    else:
+        print(docs[0])
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from codelm.docgen import evaluate
+
+    result = evaluate(args.data, args.model, args.split, args.limit, with_model=not args.baselines_only,
+                      num_beams=args.beams)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{result['count']} functions of split {result['split']}:", file=sys.stderr)
+    for name in ("model", "template", "retrieval"):
+        if name in result:
+            s = result[name]
+            print(f"{name:10s} BLEU-4 {s['bleu']:6.2f}  ROUGE-L {s['rouge_l']:6.2f}  exact {s['exact_match']:6.2f}")
+    return 0
