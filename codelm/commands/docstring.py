@@ -6,7 +6,13 @@ import argparse
 import json
 import sys
 
-from codelm.errors import UsageError, not_implemented
+from codelm.errors import UsageError
+
+TRAIN_HELP = """Trains a docstring model PyMT5-style: every documented function of the corpus gives
+examples in four directions (signature+body -> docstring, signature -> docstring,
+signature+docstring -> body, docstring -> signature+body), named by a control comment, trained
+with teacher-forced cross-entropy in prefix mode (one set of weights as encoder-decoder).
+Trainer settings (lr, batch_size, warmup_steps, precision, ...) are given as key=value."""
 
 
 def register(commands) -> None:
@@ -20,8 +26,16 @@ def register(commands) -> None:
     p.add_argument("--beams", type=int, default=4, help="beam width")
     p.add_argument("--max-tokens", type=int, default=48, help="longest docstring in tokens")
     p.add_argument("--json", action="store_true", help="print JSON")
-    commands.add("train docstring", "train a docstring model", "codelm train docstring --data corpus --out runs/doc",
-                 not_implemented)
+    p = commands.add("train docstring", "train a docstring model", "codelm train docstring --data corpus --out runs/doc",
+                     run_train, description=TRAIN_HELP)
+    p.add_argument("--data", required=True, help="corpus directory from `codelm corpus`")
+    p.add_argument("--out", required=True, help="run directory; the model is written there")
+    p.add_argument("--init", default="minilm", help="minilm, tiny, small, base, or a `codelm pretrain` output directory")
+    p.add_argument("--max-steps", type=int, help="optimizer steps (default: TrainConfig's)")
+    p.add_argument("--docstring-only", action="store_true", help="train only signature+body -> docstring")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="ModelConfig/TrainConfig fields")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p = commands.add("eval docstring", "evaluate a docstring model (BLEU-4, ROUGE-L)",
                      "codelm eval docstring --data corpus --model runs/doc", run_eval)
     p.add_argument("--data", required=True, help="corpus directory from `codelm corpus`")
@@ -71,6 +85,19 @@ def run_docstring(args: argparse.Namespace) -> int:
         print(json.dumps({"name": args.name, "docstring": docs[0]}))
     else:
         print(docs[0])
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from codelm.docgen_train import train_docstring
+
+    result = train_docstring(args.data, args.out, args.init, args.overrides, args.max_steps,
+                             docstring_only=args.docstring_only, resume=args.resume)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"trained {result['step']} steps on {result['train_examples']} examples; train loss "
+              f"{result['train_loss']:.4f}; valid {json.dumps(result['valid'])}; model in {result['out_dir']}")
     return 0
 
 
