@@ -1,0 +1,117 @@
+"""Docstring generation: quality against the two baselines on held-out packages, and speed.
+
+Quality: the standard library's functions are split BY PACKAGE (held-out packages never in
+training); smoothed BLEU-4 / ROUGE-L / exact match of the template baseline, the BM25
+retrieval baseline and, with --model (or --train-steps N: train one here first), the model.
+Speed: docstrings per second at batch 1 and batch 32, with and without the key/value cache
+(an untrained model of --config's size when no model is given; every docstring is then
+max-tokens long, which is the worst case). Prints one JSON object.
+
+    python benchmarks/docgen.py [--small] [--model DIR] [--train-steps N] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+HELD_OUT = ("json", "http", "email", "xml", "urllib", "sqlite3", "zipfile", "tomllib")
+SMALL_ROOTS = ("json", "email", "http", "logging", "importlib", "concurrent")
+
+
+def package_split_corpus(stdlib: Path, roots: list[Path], out: Path, held_out=HELD_OUT) -> dict:
+    """A corpus whose valid split holds the functions of the held-out packages only."""
+    from indexers.corpus import build_corpus, read_corpus
+
+    build_corpus(roots, out / "all", valid_share=0.0, progress=False)
+    records = read_corpus(out / "all", "train") + read_corpus(out / "all", "valid")
+
+    def package(record: dict) -> str:  # path: the root's folder name, then the path inside it
+        parts = Path(record["path"]).parts
+        return (parts[1] if parts[0] == stdlib.name and len(parts) > 1 else parts[0]).removesuffix(".py")
+
+    splits = {"train": [r for r in records if package(r) not in held_out],
+              "valid": [r for r in records if package(r) in held_out]}
+    for split, rows in splits.items():
+        (out / f"{split}-00000.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (out / "manifest.json").write_text(json.dumps({"schema": 1, "shards": {s: [f"{s}-00000.jsonl"] for s in splits}}))
+    return {s: sum(1 for r in rows if r["nl"]) for s, rows in splits.items()}
+
+
+def speed(model, tok, codes: list[str], beams: int, max_tokens: int) -> dict:
+    from codelm.docgen import generate_docstrings
+
+    out = {}
+    generate_docstrings(model, tok, codes[:2], num_beams=beams, max_new_tokens=2)  # warm-up
+    for batch in (1, 32):
+        for cache in (True, False):
+            n = min(len(codes), 4 if batch == 1 else 32)
+            began = time.perf_counter()
+            generate_docstrings(model, tok, codes[:n], num_beams=beams, max_new_tokens=max_tokens,
+                                batch_size=batch, use_cache=cache)
+            out[f"batch{batch}_{'cache' if cache else 'nocache'}"] = round(n / (time.perf_counter() - began), 3)
+    for batch in (1, 32):
+        out[f"batch{batch}_cache_speedup"] = round(out[f"batch{batch}_cache"] / out[f"batch{batch}_nocache"], 2)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="a few packages, tiny model, short runs")
+    parser.add_argument("--model", help="docstring model directory")
+    parser.add_argument("--train-steps", type=int, default=0, help="train a model here first (0: none)")
+    parser.add_argument("--init", default="minilm", help="warm start of --train-steps")
+    parser.add_argument("--config", default="small", help="size of the untrained model timed without --model")
+    parser.add_argument("--limit", type=int, default=500, help="held-out functions scored")
+    parser.add_argument("--beams", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
+    parser.add_argument("--out", default="runs/docgen_bench")
+    parser.add_argument("overrides", nargs="*", help="key=value settings for training")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from codelm.docgen import evaluate, load_model
+    from codelm.docgen_train import train_docstring
+    from codelm.config import ModelConfig
+    from codelm.model import CodeLM
+    from codelm.tokenizer import default_tokenizer
+    from indexers.corpus import read_corpus
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    roots = [stdlib / p for p in SMALL_ROOTS] if args.small else [stdlib]
+    out = Path(args.out)
+    counts = package_split_corpus(stdlib, roots, out / "corpus")
+    model_dir = args.model
+    if args.train_steps:
+        train_docstring(out / "corpus", out / "model", args.init, max_steps=args.train_steps,
+                        overrides=["progress=false", *args.overrides])
+        model_dir = out / "model"
+    limit = 40 if args.small else args.limit
+    result = {"corpus": counts, "held_out": HELD_OUT,
+              "quality": evaluate(out / "corpus", model_dir, limit=limit, with_model=model_dir is not None,
+                                  num_beams=args.beams)}
+    if model_dir is not None:
+        model, tok = load_model(model_dir)
+    else:
+        tok = default_tokenizer()
+        torch.manual_seed(0)
+        model = CodeLM(ModelConfig.preset("tiny" if args.small else args.config, vocab_size=tok.vocab_size,
+                                          pad_token_id=tok.pad_id)).eval()
+    model.to("cuda" if torch.cuda.is_available() else "cpu")
+    codes = [r["code"] for r in read_corpus(out / "corpus", "valid") if r["nl"]][:32]
+    max_tokens = 16 if args.small else 32
+    result["speed"] = {"device": str(next(model.parameters()).device), "beams": args.beams,
+                       "max_new_tokens": max_tokens, "trained": model_dir is not None,
+                       **speed(model, tok, codes, args.beams, max_tokens)}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
