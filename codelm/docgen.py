@@ -76,38 +76,64 @@ def docstring_source(code: str, language: str = "python") -> str:
 def generate_docstrings(model: Any, tokenizer: Any, codes: Sequence[str], num_beams: int = 4,
                         max_new_tokens: int = 48, batch_size: int = 32, length_penalty: float = 1.0,
                         no_repeat_ngram_size: int = 3, use_cache: bool = True) -> list[str]:
-    """One docstring summary per function source, in order. Prompts are batched by length and
-    left-padded (the training layout)."""
+    """One docstring summary per function source, in order, on one line."""
+    texts = generate_texts(model, tokenizer, [docstring_source(c) for c in codes], num_beams, max_new_tokens,
+                           batch_size, length_penalty, no_repeat_ngram_size, use_cache)
+    return [" ".join(t.split()) for t in texts]
+
+
+def generate_texts(model: Any, tokenizer: Any, sources: Sequence[str], num_beams: int = 4,
+                   max_new_tokens: int = 48, batch_size: int = 32, length_penalty: float = 1.0,
+                   no_repeat_ngram_size: int = 3, use_cache: bool = True) -> list[str]:
+    """The model's target text for each source text (`# target ...` prompts), in order.
+    Prompts are batched by length and left-padded (the training layout)."""
     import torch
 
     from codelm.generate import beam_search
     from codelm.objectives.seq2seq import encode_pair
 
     max_source = max(8, min(192, model.config.max_length - max_new_tokens))
-    sources = [encode_pair(tokenizer, docstring_source(c), max_source=max_source)["source"] for c in codes]
-    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+    ids_of = [encode_pair(tokenizer, s, max_source=max_source)["source"] for s in sources]
+    order = sorted(range(len(ids_of)), key=lambda i: len(ids_of[i]))
     device = next(model.parameters()).device
-    out = [""] * len(sources)
+    out = [""] * len(ids_of)
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
-        width = max(len(sources[i]) for i in chunk)
+        width = max(len(ids_of[i]) for i in chunk)
         ids = torch.full((len(chunk), width), tokenizer.pad_id, dtype=torch.long)
         mask = torch.zeros_like(ids)
         for row, i in enumerate(chunk):
-            ids[row, width - len(sources[i]):] = torch.tensor(sources[i])
-            mask[row, width - len(sources[i]):] = 1
+            ids[row, width - len(ids_of[i]):] = torch.tensor(ids_of[i])
+            mask[row, width - len(ids_of[i]):] = 1
         new = beam_search(model, ids.to(device), max_new_tokens, num_beams, tokenizer.eos_id, length_penalty,
                           no_repeat_ngram_size, mode="prefix", attention_mask=mask.to(device), use_cache=use_cache)
         for row, i in enumerate(chunk):
             tokens = [t for t in new[row].tolist() if t not in (tokenizer.eos_id, tokenizer.pad_id)]
-            out[i] = " ".join(tokenizer.decode(tokens, skip_special=True).split())
+            out[i] = tokenizer.decode(tokens, skip_special=True)
     return out
 
 
+def body_parse_rate(model: Any, tokenizer: Any, records: Sequence[dict], **generation: Any) -> float:
+    """Percent of bodies generated from signature + docstring (PyMT5's `# target body`) that
+    parse as Python under their signature."""
+    from codelm.metrics import python_parses
+    from codelm.objectives.seq2seq import DIRECTIONS, features_of, source_text
+
+    given, target = DIRECTIONS[2]
+    features = [f for f in (features_of(r["code"], r.get("nl", "")) for r in records) if f and f["docstring"]]
+    if not features:
+        return 0.0
+    bodies = generate_texts(model, tokenizer, [source_text(f, given, target) for f in features], **generation)
+    ok = sum(python_parses(f"{f['signature']}\n{b}") for f, b in zip(features, bodies))
+    return 100 * ok / len(features)
+
+
 def evaluate(data: str | Path, model_dir: str | Path | None = None, split: str = "valid",
-             limit: int | None = None, with_model: bool = True, **generation: Any) -> dict[str, Any]:
+             limit: int | None = None, with_model: bool = True, bodies: bool = False,
+             **generation: Any) -> dict[str, Any]:
     """BLEU-4 / ROUGE-L / exact match of the model and of both baselines on the bimodal
-    records of `split`, references being their docstring summaries (`nl`)."""
+    records of `split`, references being their docstring summaries (`nl`); with `bodies`,
+    also the percent of generated bodies that parse (`body_parses`)."""
     from codelm.docgen_baselines import RetrievalBaseline, template_docstring
     from codelm.metrics import text_scores
     from indexers.corpus import read_corpus
@@ -127,4 +153,6 @@ def evaluate(data: str | Path, model_dir: str | Path | None = None, split: str =
         predictions = generate_docstrings(model, tok, [r["code"] for r in records], **generation)
         result["model"] = text_scores(predictions, refs)
         result["docstrings_per_second"] = len(records) / max(time.perf_counter() - began, 1e-9)
+        if bodies:
+            result["body_parses"] = body_parse_rate(model, tok, records, **generation)
     return result

@@ -43,6 +43,7 @@ def register(commands) -> None:
     p.add_argument("--split", default="valid", help="corpus split to score (train baselines use 'train')")
     p.add_argument("--limit", type=int, help="score only the first N documented functions")
     p.add_argument("--baselines-only", action="store_true", help="score only the template and retrieval baselines")
+    p.add_argument("--bodies", action="store_true", help="also generate bodies and report the percent that parse")
     p.add_argument("--beams", type=int, default=4, help="beam width")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -105,7 +106,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from codelm.docgen import evaluate
 
     result = evaluate(args.data, args.model, args.split, args.limit, with_model=not args.baselines_only,
-                      num_beams=args.beams)
+                      bodies=args.bodies, num_beams=args.beams)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -114,4 +115,6 @@ def run_eval(args: argparse.Namespace) -> int:
         if name in result:
             s = result[name]
             print(f"{name:10s} BLEU-4 {s['bleu']:6.2f}  ROUGE-L {s['rouge_l']:6.2f}  exact {s['exact_match']:6.2f}")
+    if "body_parses" in result:
+        print(f"generated bodies that parse: {result['body_parses']:.1f}%")
     return 0

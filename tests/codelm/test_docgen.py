@@ -74,7 +74,8 @@ def test_batched_generation_matches_one_at_a_time(model_dir, one_thread):
 
 
 def test_evaluate_scores_model_and_baselines(corpus, model_dir, one_thread):
-    result = evaluate(corpus, model_dir, num_beams=1, max_new_tokens=4)
+    result = evaluate(corpus, model_dir, num_beams=1, max_new_tokens=4, bodies=True)
+    assert 0 <= result["body_parses"] <= 100
     assert result["count"] == 1  # the undocumented valid record is not scored
     # template "parse the config ." vs "parse the config file .": p1 = 4/4, p2 = (2+1)/(3+1),
     # p3 = (1+1)/(2+1), p4 = (0+1)/(1+1): product 1/4; brevity 1 - 6/5 = -0.2
@@ -104,3 +105,20 @@ def test_docstring_command(tmp_path, model_dir, codelm_cli):
     assert [r["id"] for r in rows] == ["a", 1] and all(isinstance(r["docstring"], str) for r in rows)
     bad = codelm_cli("docstring", str(path), "--model", str(model_dir))
     assert bad.returncode == 2
+
+
+def test_body_parse_rate_counts_bodies_that_parse(monkeypatch):
+    import codelm.docgen as docgen
+
+    prompts = []
+
+    def fake(model, tok, sources, **_):
+        prompts.extend(sources)
+        return ["    return a + b", "    return (a +"]
+
+    monkeypatch.setattr(docgen, "generate_texts", fake)
+    records = [{"code": "def add(a, b):\n    return a + b\n", "nl": "Add two numbers."},
+               {"code": "def sub(a, b):\n    return a - b\n", "nl": "Subtract."},
+               {"code": "def undocumented(a):\n    return a\n", "nl": ""}]
+    assert docgen.body_parse_rate(None, None, records) == 50.0
+    assert prompts[0] == '# target body\ndef add(a, b):\n    """Add two numbers."""'
