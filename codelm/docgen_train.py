@@ -34,9 +34,11 @@ def warm_start(init: str, tokenizer: Any, changes: dict[str, Any]) -> Any:
 
 def train_docstring(data: str | Path, out: str | Path, init: str = "minilm", overrides: list[str] = (),
                     max_steps: int | None = None, max_source: int = 192, max_target: int = 64,
-                    docstring_only: bool = False, resume: bool = False) -> dict[str, Any]:
+                    docstring_only: bool = False, resume: bool = False,
+                    objective: str = "seq2seq") -> dict[str, Any]:
     """Train a docstring model on the corpus in `data` (all PyMT5 directions, or only
-    signature+body -> docstring); the valid loss is that of the docstring direction."""
+    signature+body -> docstring) with `objective` ("seq2seq", or "seq2seq+span" to add T5
+    span corruption of each function's code); valid examples are the docstring direction's."""
     import torch
 
     from codelm.objectives import get_objective
@@ -63,6 +65,9 @@ def train_docstring(data: str | Path, out: str | Path, init: str = "minilm", ove
     if not train_data:
         raise UsageError(f"{data}: no documented functions in the train split")
     tok.save(out)
-    result = train(model, get_objective("seq2seq", tokenizer=tok), train_data, valid_data, cfg, resume=resume)
+    if objective not in ("seq2seq", "seq2seq+span"):
+        raise UsageError(f"objective {objective!r}: use seq2seq or seq2seq+span")
+    obj = get_objective(objective, tokenizer=tok, max_length=max_source + max_target)
+    result = train(model, obj, train_data, valid_data, cfg, resume=resume)
     result.pop("losses")
-    return {"init": init, "train_examples": len(train_data), "valid_examples": len(valid_data), **result}
+    return {"init": init, "objective": objective, "train_examples": len(train_data), "valid_examples": len(valid_data), **result}

@@ -33,6 +33,7 @@ def register(commands) -> None:
     p.add_argument("--init", default="minilm", help="minilm, tiny, small, base, or a `codelm pretrain` output directory")
     p.add_argument("--max-steps", type=int, help="optimizer steps (default: TrainConfig's)")
     p.add_argument("--docstring-only", action="store_true", help="train only signature+body -> docstring")
+    p.add_argument("--objective", default="seq2seq", help="seq2seq, or seq2seq+span (adds T5 span corruption)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="ModelConfig/TrainConfig fields")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -93,7 +94,7 @@ def run_train(args: argparse.Namespace) -> int:
     from codelm.docgen_train import train_docstring
 
     result = train_docstring(args.data, args.out, args.init, args.overrides, args.max_steps,
-                             docstring_only=args.docstring_only, resume=args.resume)
+                             docstring_only=args.docstring_only, resume=args.resume, objective=args.objective)
     if args.json:
         print(json.dumps(result))
     else:

@@ -99,14 +99,18 @@ def encode_pair(tokenizer: Any, source: str, target: str | None = None, max_sour
 
 def corpus_examples(tokenizer: Any, records: Iterable[dict], directions=DIRECTIONS,
                     max_source: int = 192, max_target: int = 64) -> list[dict[str, list[int]]]:
-    """Encoded examples of every direction of every corpus record ({"code", "nl", "language"})."""
+    """Encoded examples of every direction of every corpus record ({"code", "nl", "language"});
+    each also carries the record's code ids as "code", so `seq2seq+span` can train on them."""
     out = []
     for record in records:
         features = features_of(record["code"], record.get("nl", ""), record.get("language", "python"))
         if features is None:
             continue
-        for pair in build_pairs(features, directions):
-            out.append(encode_pair(tokenizer, pair["source"], pair["target"], max_source, max_target))
+        pairs = build_pairs(features, directions)
+        code = tokenizer.encode(record["code"]) if pairs else []
+        for pair in pairs:
+            out.append({**encode_pair(tokenizer, pair["source"], pair["target"], max_source, max_target),
+                        "code": code})
     return out
 
 

@@ -32,7 +32,7 @@ def corpus(tmp_path):
 @pytest.mark.slow
 def test_train_docstring_writes_a_usable_model(corpus, tmp_path, one_thread):
     out = tmp_path / "run"
-    result = train_docstring(corpus, out, init="tiny", max_steps=3,
+    result = train_docstring(corpus, out, init="tiny", max_steps=3, objective="seq2seq+span",
                              overrides=["batch_size=4", "progress=false", "eval_every=3", "warmup_steps=1",
                                         "save_every=100", "threads=1", "max_position_embeddings=300"])
     assert result["train_examples"] == 12  # 3 functions x 4 directions

@@ -109,3 +109,14 @@ def test_only_target_positions_count_and_padding_is_inert(model, one_thread):
     model.eval()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
     model.zero_grad()
+
+
+def test_corpus_examples_train_seq2seq_plus_span(tok, one_thread):
+    examples = corpus_examples(tok, [RECORD])
+    assert examples[0]["code"] == tok.encode(RECORD["code"])
+    obj = get_objective("seq2seq+span", tokenizer=tok, max_length=256)
+    batch = obj.collate(examples, torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    model = CodeLM(ModelConfig.preset("tiny", vocab_size=tok.vocab_size, pad_token_id=tok.pad_id))
+    loss, metrics = obj(model, batch)
+    assert torch.isfinite(loss) and metrics["seq2seq_loss"] > 0 and metrics["span_loss"] > 0
