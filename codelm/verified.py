@@ -1,0 +1,123 @@
+"""Execution-verified search: run the user's checks on the top search results, in the sandbox.
+
+`verified_search(searcher, query, checks)` composes the two halves that never know each other:
+`indexers.search` finds candidates, `tracer.checks` (run by `tracer.sandbox`) imports each one
+in a sandboxed child and evaluates the checks, `f` standing for the candidate. Candidates that
+pass every check come first (`"verified": true`), then partial passes, then the rest in search
+order. Signatures are matched against the calls of `f` before anything runs (`codelm.signature`).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codelm.errors import CodelmError, UsageError
+from codelm.signature import Calls, calls_of_f, signature_problem
+
+
+@dataclass
+class CheckPlan:
+    """What runs: the checks, the calls they make of `f`, and the limits."""
+
+    checks: list[str]
+    calls: Calls = field(default_factory=list)
+    candidates: int = 20           # how many search results to consider
+    budget_s: float = 20.0         # the whole verification, wall clock
+    candidate_s: float = 5.0       # one candidate's child: import plus every check
+    check_s: float = 2.0           # one check
+    memory_mb: int = 1024          # one child's address space
+    workers: int = 0               # parallel children; 0: the number of cores, at least 2
+
+
+def parse_checks(checks: list[str]) -> Calls:
+    """The calls of `f` in the checks; UsageError when a check is not one expression using `f`."""
+    calls: Calls = []
+    for check in checks:
+        try:
+            tree = ast.parse(check.strip(), mode="eval")
+        except SyntaxError as err:
+            raise UsageError(f"--check {check!r} is not a Python expression ({err.msg}): write one "
+                             f"expression using f, e.g. --check \"f('1h30m') == 5400\"") from None
+        if not any(isinstance(n, ast.Name) and n.id == "f" for n in ast.walk(tree)):
+            raise UsageError(f"--check {check!r} does not use f: f stands for the candidate function, "
+                             f"e.g. --check \"f([3, 1]) == [1, 3]\"")
+        calls += calls_of_f(tree)
+    return calls
+
+
+def _unchecked(result: dict, reason: str) -> dict:
+    return {**result, "verified": False, "checks_passed": 0, "unchecked": reason}
+
+
+def _run_one(root: Path, result: dict, plan: CheckPlan, deadline: float) -> dict:
+    from tracer.sandbox import Limits, run_in_sandbox
+
+    remaining = deadline - time.monotonic()
+    if remaining < 0.2:
+        return _unchecked(result, "budget ran out")
+    limits = Limits(timeout_s=min(plan.candidate_s, remaining), memory_mb=plan.memory_mb)
+    payload = {"root": str(root), "path": result["path"], "name": result["name"], "kind": result["kind"],
+               "checks": plan.checks, "check_timeout_s": min(plan.check_s, limits.timeout_s)}
+    run = run_in_sandbox("tracer.checks:run_checks", payload, limits)
+    value = run.value if isinstance(run.value, dict) else {}
+    outcomes = value.get("checks") or []
+    error = value.get("error") or (run.error if run.status != "ok" else None)
+    if error and not outcomes:
+        return _unchecked(result, error)
+    failures = [{"check": c, **{k: v for k, v in o.items() if k != "passed"}}
+                for c, o in zip(plan.checks, outcomes) if not o.get("passed")]
+    failures += [{"check": c, "error": error or "not run"} for c in plan.checks[len(outcomes):]]
+    passed = sum(bool(o.get("passed")) for o in outcomes)
+    out = {**result, "verified": passed == len(plan.checks), "checks_passed": passed}
+    return {**out, "failures": failures} if failures else out
+
+
+def check_candidates(root: str | Path, results: list[dict], plan: CheckPlan) -> list[dict]:
+    """Run the checks on the first `plan.candidates` results that can take the calls and
+    return every result re-ranked, each with `verified`, `checks_passed`, `checks_total` and
+    `failures` (check, and the value `returned` or the `error`) or `unchecked` (the reason)."""
+    root = Path(root)
+    deadline = time.monotonic() + plan.budget_s
+    trees: dict[str, ast.Module | str] = {}
+    todo, out = [], list(results)
+    for i, result in enumerate(results[:plan.candidates]):
+        problem = signature_problem(root, result, plan.calls, trees)
+        if problem:
+            out[i] = _unchecked(result, problem)
+        else:
+            todo.append(i)
+    for i in range(plan.candidates, len(results)):
+        out[i] = _unchecked(results[i], "not among the candidates")
+    workers = plan.workers or max(2, os.cpu_count() or 2)
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+            for i, checked in zip(todo, pool.map(lambda j: _run_one(root, results[j], plan, deadline), todo)):
+                out[i] = checked
+    for r in out:
+        r["checks_total"] = len(plan.checks)
+    order = sorted(range(len(out)), key=lambda i: (not out[i]["verified"], -out[i]["checks_passed"], i))
+    return [out[i] for i in order]
+
+
+def verified_search(searcher: Any, query: str, checks: list[str], k: int = 10, candidates: int = 20,
+                    budget: float = 20.0, language: str | None = None, path_glob: str | None = None) -> dict:
+    """Search, then verify: `{"query", "results": [... k re-ranked results], "unchecked":
+    [{"path", "name", "reason"}]}` (results carry the fields of `check_candidates`)."""
+    plan = CheckPlan(checks=[c.strip() for c in checks], calls=parse_checks(checks),
+                     candidates=candidates, budget_s=budget)
+    if candidates < 1 or budget <= 0:
+        raise UsageError("--candidates must be at least 1 and --budget above 0")
+    roots = searcher.meta.get("roots") or []
+    if not roots:
+        raise CodelmError("the index does not record its repository's root: re-index with `codelm index PATH`")
+    results = searcher.search(query, max(k, candidates), language, path_glob)
+    ranked = check_candidates(roots[0], results, plan)
+    unchecked = [{"path": r["path"], "name": r["name"], "reason": r["unchecked"]}
+                 for r in ranked if r.get("unchecked") and r["unchecked"] != "not among the candidates"]
+    return {"query": query, "results": ranked[:k], "unchecked": unchecked}
