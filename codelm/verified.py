@@ -67,12 +67,14 @@ def _run_one(root: Path, result: dict, plan: CheckPlan, deadline: float) -> dict
     run = run_in_sandbox("tracer.checks:run_checks", payload, limits)
     value = run.value if isinstance(run.value, dict) else {}
     outcomes = value.get("checks") or []
-    error = value.get("error") or (run.error if run.status != "ok" else None)
-    if error and not outcomes:
+    error = value.get("error") or (run.error if run.status != "ok" else None) or "no result"
+    if run.status == "timeout" and limits.timeout_s < plan.candidate_s:
+        error = f"budget ran out ({error})"
+    if not value.get("loaded"):
         return _unchecked(result, error)
     failures = [{"check": c, **{k: v for k, v in o.items() if k != "passed"}}
                 for c, o in zip(plan.checks, outcomes) if not o.get("passed")]
-    failures += [{"check": c, "error": error or "not run"} for c in plan.checks[len(outcomes):]]
+    failures += [{"check": c, "error": error} for c in plan.checks[len(outcomes):]]
     passed = sum(bool(o.get("passed")) for o in outcomes)
     out = {**result, "verified": passed == len(plan.checks), "checks_passed": passed}
     return {**out, "failures": failures} if failures else out

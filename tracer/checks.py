@@ -5,9 +5,9 @@
 root goes on `sys.path`, the candidate's module is imported by its file path (import side
 effects stay in the sandbox), `f` is bound to the function (a method: to a fresh instance of
 its class, built without arguments) and every check, a Python expression using `f`, is
-evaluated under its own time limit. Returns `{"error": None | str, "checks": [{"passed",
-"returned" | "error"}]}`; when the run is cut short (a refused operation), the checks done so
-far come back with the refusal.
+evaluated under its own time limit. Returns `{"error": None | str, "loaded": bool, "checks":
+[{"passed", "returned" | "error"}]}`; when the run is cut short (a refused operation, the
+wall-clock limit), the checks done so far come back with the reason and whether `f` was bound.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ def _on_alarm(signum: int, frame: Any) -> None:
 def run_checks(payload: dict[str, Any]) -> dict[str, Any]:
     """Import the candidate, bind `f` and evaluate every check (see the module docstring)."""
     done: list[dict[str, Any]] = []
-    sandbox_child.set_abort_handler(lambda status, error: {"error": error, "checks": done})
+    loaded = False
+    sandbox_child.set_abort_handler(lambda status, error: {"error": error, "loaded": loaded, "checks": done})
     limit = float(payload.get("check_timeout_s", 2.0))
     signal.signal(signal.SIGALRM, _on_alarm)
     try:
@@ -115,6 +116,7 @@ def run_checks(payload: dict[str, Any]) -> dict[str, Any]:
         return {"error": shorten(f"cannot load the candidate: {type(err).__name__}: {err}"), "checks": done}
     if not callable(func):
         return {"error": f"{payload['name']} is not callable", "checks": done}
+    loaded = True
     for check in payload["checks"]:
         namespace = {"f": func, "__builtins__": builtins}
         try:
@@ -130,4 +132,4 @@ def run_checks(payload: dict[str, Any]) -> dict[str, Any]:
         except BaseException as err:  # noqa: BLE001 - MemoryError, SystemExit, anything raised
             outcome = {"passed": False, "error": shorten(f"{type(err).__name__}: {err}")}
         done.append(outcome)
-    return {"error": None, "checks": done}
+    return {"error": None, "loaded": True, "checks": done}
