@@ -5,6 +5,7 @@
 in a sandboxed child and evaluates the checks, `f` standing for the candidate. Candidates that
 pass every check come first (`"verified": true`), then partial passes, then the rest in search
 order. Signatures are matched against the calls of `f` before anything runs (`codelm.signature`).
+Candidates from one file share a child (one import); a thread pool runs the children in parallel.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ class CheckPlan:
     calls: Calls = field(default_factory=list)
     candidates: int = 20           # how many search results to consider
     budget_s: float = 20.0         # the whole verification, wall clock
-    candidate_s: float = 5.0       # one candidate's child: import plus every check
-    check_s: float = 2.0           # one check
+    candidate_s: float = 5.0       # one candidate: import plus every check (wall clock)
+    check_s: float = 1.0           # one check
     memory_mb: int = 1024          # one child's address space
     workers: int = 0               # parallel children; 0: the number of cores, at least 2
 
@@ -55,22 +56,11 @@ def _unchecked(result: dict, reason: str) -> dict:
     return {**result, "verified": False, "checks_passed": 0, "unchecked": reason}
 
 
-def _run_one(root: Path, result: dict, plan: CheckPlan, deadline: float) -> dict:
-    from tracer.sandbox import Limits, run_in_sandbox
-
-    remaining = deadline - time.monotonic()
-    if remaining < 0.2:
-        return _unchecked(result, "budget ran out")
-    limits = Limits(timeout_s=min(plan.candidate_s, remaining), memory_mb=plan.memory_mb)
-    payload = {"root": str(root), "path": result["path"], "name": result["name"], "kind": result["kind"],
-               "checks": plan.checks, "check_timeout_s": min(plan.check_s, limits.timeout_s)}
-    run = run_in_sandbox("tracer.checks:run_checks", payload, limits)
-    value = run.value if isinstance(run.value, dict) else {}
-    outcomes = value.get("checks") or []
-    error = value.get("error") or (run.error if run.status != "ok" else None) or "no result"
-    if run.status == "timeout" and limits.timeout_s < plan.candidate_s:
-        error = f"budget ran out ({error})"
-    if not value.get("loaded"):
+def _outcome(result: dict, sent: dict, cut: str | None, plan: CheckPlan) -> dict:
+    """One candidate's entry from what its child sent (`cut`: why the run stopped in it)."""
+    outcomes = sent.get("checks") or []
+    error = sent.get("error") or cut or "no result"
+    if not sent.get("loaded"):
         return _unchecked(result, error)
     failures = [{"check": c, **{k: v for k, v in o.items() if k != "passed"}}
                 for c, o in zip(plan.checks, outcomes) if not o.get("passed")]
@@ -78,6 +68,40 @@ def _run_one(root: Path, result: dict, plan: CheckPlan, deadline: float) -> dict
     passed = sum(bool(o.get("passed")) for o in outcomes)
     out = {**result, "verified": passed == len(plan.checks), "checks_passed": passed}
     return {**out, "failures": failures} if failures else out
+
+
+def _run_batch(root: Path, batch: list[dict], plan: CheckPlan, deadline: float) -> list[dict]:
+    """Check candidates of one module in one child; after a child is cut short (refused
+    operation, wall clock), the candidates it did not reach go to a fresh child."""
+    from tracer.sandbox import Limits, run_in_sandbox
+
+    out: list[dict] = []
+    while len(out) < len(batch):
+        pending = batch[len(out):]
+        remaining = deadline - time.monotonic()
+        if remaining < 0.2:
+            return out + [_unchecked(r, "budget ran out") for r in pending]
+        limits = Limits(timeout_s=min(plan.candidate_s * len(pending), remaining), memory_mb=plan.memory_mb)
+        payload = {"root": str(root), "checks": plan.checks, "check_timeout_s": min(plan.check_s, limits.timeout_s),
+                   "candidates": [{k: r[k] for k in ("path", "name", "kind")} for r in pending]}
+        run = run_in_sandbox("tracer.checks:run_checks", payload, limits)
+        value = run.value if isinstance(run.value, dict) else {}
+        sent = [s for s in value.get("results") or [] if isinstance(s, dict)][:len(pending)] or [{}]
+        cut = value.get("cut") or (run.error if run.status != "ok" else None)
+        if cut and run.status == "timeout" and limits.timeout_s < plan.candidate_s * len(pending):
+            cut = f"budget ran out ({cut})"
+        out += [_outcome(r, s, cut if n == len(sent) - 1 else None, plan)
+                for n, (r, s) in enumerate(zip(pending, sent))]
+    return out
+
+
+def _batches(results: list[dict], todo: list[int], workers: int) -> list[list[int]]:
+    """Candidates grouped by file (one import per child), split so that all workers get work."""
+    by_path: dict[str, list[int]] = {}
+    for i in todo:
+        by_path.setdefault(results[i]["path"], []).append(i)
+    size = max(1, -(-len(todo) // workers))
+    return [group[n:n + size] for group in by_path.values() for n in range(0, len(group), size)]
 
 
 def check_candidates(root: str | Path, results: list[dict], plan: CheckPlan) -> list[dict]:
@@ -97,10 +121,13 @@ def check_candidates(root: str | Path, results: list[dict], plan: CheckPlan) -> 
     for i in range(plan.candidates, len(results)):
         out[i] = _unchecked(results[i], "not among the candidates")
     workers = plan.workers or max(2, os.cpu_count() or 2)
-    if todo:
-        with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-            for i, checked in zip(todo, pool.map(lambda j: _run_one(root, results[j], plan, deadline), todo)):
-                out[i] = checked
+    batches = _batches(results, todo, workers)
+    if batches:
+        with ThreadPoolExecutor(max_workers=min(workers, len(batches))) as pool:
+            done = pool.map(lambda b: _run_batch(root, [results[i] for i in b], plan, deadline), batches)
+            for batch, checked in zip(batches, done):
+                for i, entry in zip(batch, checked):
+                    out[i] = entry
     for r in out:
         r["checks_total"] = len(plan.checks)
     order = sorted(range(len(out)), key=lambda i: (not out[i]["verified"], -out[i]["checks_passed"], i))

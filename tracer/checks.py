@@ -1,13 +1,14 @@
 """Sandbox entry: import one candidate function from a repository and evaluate checks on it.
 
-`run_in_sandbox("tracer.checks:run_checks", payload, limits)` with
-`payload = {"root", "path", "name", "kind", "checks", "check_timeout_s"}`: the repository's
-root goes on `sys.path`, the candidate's module is imported by its file path (import side
-effects stay in the sandbox), `f` is bound to the function (a method: to a fresh instance of
-its class, built without arguments) and every check, a Python expression using `f`, is
-evaluated under its own time limit. Returns `{"error": None | str, "loaded": bool, "checks":
-[{"passed", "returned" | "error"}]}`; when the run is cut short (a refused operation, the
-wall-clock limit), the checks done so far come back with the reason and whether `f` was bound.
+`run_in_sandbox("tracer.checks:run_checks", payload, limits)` with `payload = {"root",
+"candidates": [{"path", "name", "kind"}], "checks", "check_timeout_s"}`: the repository's root
+goes on `sys.path`; for each candidate in turn its module is imported by its file path (import
+side effects stay in the sandbox), `f` is bound to the function (a method: to a fresh instance
+of its class, built without arguments) and every check, a Python expression using `f`, is
+evaluated under its own time limit (after a time-out the candidate's other checks are skipped).
+Returns `{"results": [{"error": None | str, "loaded": bool, "checks": [{"passed", "returned" |
+"error"}]}], "cut": None}`; when the run is cut short (a refused operation, the wall-clock
+limit), the results so far come back, the last one partial, with the reason in `cut`.
 """
 
 from __future__ import annotations
@@ -103,33 +104,46 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise CheckTimeout
 
 
-def run_checks(payload: dict[str, Any]) -> dict[str, Any]:
-    """Import the candidate, bind `f` and evaluate every check (see the module docstring)."""
-    done: list[dict[str, Any]] = []
-    loaded = False
-    sandbox_child.set_abort_handler(lambda status, error: {"error": error, "loaded": loaded, "checks": done})
-    limit = float(payload.get("check_timeout_s", 2.0))
-    signal.signal(signal.SIGALRM, _on_alarm)
+def check_one(root: Path, candidate: dict[str, Any], checks: list[str], limit: float,
+              into: dict[str, Any]) -> None:
+    """Bind one candidate and evaluate the checks, filling `into` as it goes (an abort sends it)."""
     try:
-        func = bind(import_file(Path(payload["root"]), payload["path"]), payload["name"], payload["kind"])
+        func = bind(import_file(root, candidate["path"]), candidate["name"], candidate["kind"])
     except BaseException as err:  # noqa: BLE001 - the candidate's module may raise anything
-        return {"error": shorten(f"cannot load the candidate: {type(err).__name__}: {err}"), "checks": done}
+        into["error"] = shorten(f"cannot load the candidate: {type(err).__name__}: {err}")
+        return
     if not callable(func):
-        return {"error": f"{payload['name']} is not callable", "checks": done}
-    loaded = True
-    for check in payload["checks"]:
-        namespace = {"f": func, "__builtins__": builtins}
+        into["error"] = f"{candidate['name']} is not callable"
+        return
+    into["loaded"] = True
+    for check in checks:
+        if into["checks"] and into["checks"][-1].get("timed_out"):
+            into["checks"].append({"passed": False, "error": "not run: an earlier check ran out of time"})
+            continue
         try:
             signal.setitimer(signal.ITIMER_REAL, limit)
             try:
-                outcome = evaluate(check, namespace)
+                outcome = evaluate(check, {"f": func, "__builtins__": builtins})
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except CheckTimeout:
-            outcome = {"passed": False, "error": f"time limit of {limit:g} s reached"}
+            outcome = {"passed": False, "error": f"time limit of {limit:g} s reached", "timed_out": True}
         except RecursionError:
             outcome = {"passed": False, "error": "RecursionError: maximum recursion depth exceeded"}
         except BaseException as err:  # noqa: BLE001 - MemoryError, SystemExit, anything raised
             outcome = {"passed": False, "error": shorten(f"{type(err).__name__}: {err}")}
-        done.append(outcome)
-    return {"error": None, "loaded": True, "checks": done}
+        into["checks"].append(outcome)
+    for outcome in into["checks"]:
+        outcome.pop("timed_out", None)
+
+
+def run_checks(payload: dict[str, Any]) -> dict[str, Any]:
+    """Check every candidate in turn (see the module docstring)."""
+    results: list[dict[str, Any]] = []
+    sandbox_child.set_abort_handler(lambda status, error: {"results": results, "cut": error})
+    signal.signal(signal.SIGALRM, _on_alarm)
+    for candidate in payload["candidates"]:
+        results.append({"error": None, "loaded": False, "checks": []})
+        check_one(Path(payload["root"]), candidate, payload["checks"], float(payload["check_timeout_s"]),
+                  results[-1])
+    return {"results": results, "cut": None}

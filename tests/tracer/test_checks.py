@@ -30,9 +30,12 @@ def repo(tmp_path_factory) -> Path:
 
 
 def check(root: Path, path: str, name: str, checks: list[str], kind: str = "function", limit: float = 1.0):
-    payload = {"root": str(root), "path": path, "name": name, "kind": kind, "checks": checks,
-               "check_timeout_s": limit}
-    return run_in_sandbox("tracer.checks:run_checks", payload, Limits(timeout_s=10, memory_mb=512))
+    """One candidate in one child: the sandbox result, its value being that candidate's entry."""
+    payload = {"root": str(root), "candidates": [{"path": path, "name": name, "kind": kind}],
+               "checks": checks, "check_timeout_s": limit}
+    run = run_in_sandbox("tracer.checks:run_checks", payload, Limits(timeout_s=10, memory_mb=512))
+    (run.value,) = run.value["results"]
+    return run
 
 
 def test_package_root_climbs_packages(repo):
@@ -53,7 +56,8 @@ def test_pass_and_fail_report_the_returned_value(repo):
 
 def test_loop_and_memory_cost_one_check(repo):
     run = check(repo, "src/pkg/ops.py", "spin", ["f(1)", "f is not None"], limit=0.5)
-    assert run.value["checks"] == [{"passed": False, "error": "time limit of 0.5 s reached"}, {"passed": True}]
+    assert run.value["checks"] == [{"passed": False, "error": "time limit of 0.5 s reached"},
+                                   {"passed": False, "error": "not run: an earlier check ran out of time"}]
     run = check(repo, "src/pkg/ops.py", "hog", ["len(f(4)) > 0"])
     assert run.value["checks"][0]["error"].startswith("MemoryError")
 
@@ -71,8 +75,17 @@ def test_file_outside_packages_and_odd_names(repo):
 
 
 def test_import_side_effects_and_subprocess_are_refused(repo):
-    run = check(repo, "writes.py", "ok", ["f() == 1"])
-    assert run.status == "blocked" and "outside the working directory" in run.value["error"]
+    payload = {"root": str(repo), "checks": ["f() == 1"], "check_timeout_s": 1,
+               "candidates": [{"path": "scripts/tool-x.py", "name": "shout", "kind": "function"},
+                              {"path": "writes.py", "name": "ok", "kind": "function"},
+                              {"path": "src/pkg/ops.py", "name": "scale", "kind": "function"}]}
+    run = run_in_sandbox("tracer.checks:run_checks", payload, Limits(timeout_s=10))
+    assert run.status == "blocked" and "outside the working directory" in run.value["cut"]
+    first, cut = run.value["results"]  # the run stops in the second candidate: the third never ran
+    assert first["loaded"] and not cut["loaded"]
     assert not (repo.parent / "escaped.txt").exists()
-    run = check(repo, "spawns.py", "run", ["f(['true']) == 0", "1 == 1"])
-    assert run.status == "blocked" and run.value["checks"] == []
+    payload["candidates"] = [{"path": "spawns.py", "name": "run", "kind": "function"}]
+    payload["checks"] = ["f(['true']) == 0", "1 == 1"]
+    run = run_in_sandbox("tracer.checks:run_checks", payload, Limits(timeout_s=10))
+    assert run.status == "blocked" and "subprocess" in run.value["cut"]
+    assert run.value["results"] == [{"error": None, "loaded": True, "checks": []}]
