@@ -32,7 +32,7 @@ class CheckPlan:
     budget_s: float = 20.0         # the whole verification, wall clock
     candidate_s: float = 5.0       # one candidate: import plus every check (wall clock)
     check_s: float = 1.0           # one check
-    memory_mb: int = 1024          # one child's address space
+    memory_mb: int = 512           # one child's address space (an endless list fails at it)
     workers: int = 0               # parallel children; 0: the number of cores, at least 2
 
 

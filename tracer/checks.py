@@ -5,7 +5,8 @@
 goes on `sys.path`; for each candidate in turn its module is imported by its file path (import
 side effects stay in the sandbox), `f` is bound to the function (a method: to a fresh instance
 of its class, built without arguments) and every check, a Python expression using `f`, is
-evaluated under its own time limit (after a time-out the candidate's other checks are skipped).
+evaluated under its own time limit (after a time-out or a MemoryError the candidate's other
+checks are skipped).
 Returns `{"results": [{"error": None | str, "loaded": bool, "checks": [{"passed", "returned" |
 "error"}]}], "cut": None}`; when the run is cut short (a refused operation, the wall-clock
 limit), the results so far come back, the last one partial, with the reason in `cut`.
@@ -117,8 +118,8 @@ def check_one(root: Path, candidate: dict[str, Any], checks: list[str], limit: f
         return
     into["loaded"] = True
     for check in checks:
-        if into["checks"] and into["checks"][-1].get("timed_out"):
-            into["checks"].append({"passed": False, "error": "not run: an earlier check ran out of time"})
+        if into["checks"] and into["checks"][-1].get("spent"):
+            into["checks"].append({"passed": False, "error": "not run: an earlier check ran out of time or memory"})
             continue
         try:
             signal.setitimer(signal.ITIMER_REAL, limit)
@@ -127,14 +128,16 @@ def check_one(root: Path, candidate: dict[str, Any], checks: list[str], limit: f
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except CheckTimeout:
-            outcome = {"passed": False, "error": f"time limit of {limit:g} s reached", "timed_out": True}
+            outcome = {"passed": False, "error": f"time limit of {limit:g} s reached", "spent": True}
+        except MemoryError:
+            outcome = {"passed": False, "error": "MemoryError: the memory limit was reached", "spent": True}
         except RecursionError:
             outcome = {"passed": False, "error": "RecursionError: maximum recursion depth exceeded"}
         except BaseException as err:  # noqa: BLE001 - MemoryError, SystemExit, anything raised
             outcome = {"passed": False, "error": shorten(f"{type(err).__name__}: {err}")}
         into["checks"].append(outcome)
     for outcome in into["checks"]:
-        outcome.pop("timed_out", None)
+        outcome.pop("spent", None)
 
 
 def run_checks(payload: dict[str, Any]) -> dict[str, Any]:

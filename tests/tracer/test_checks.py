@@ -57,7 +57,7 @@ def test_pass_and_fail_report_the_returned_value(repo):
 def test_loop_and_memory_cost_one_check(repo):
     run = check(repo, "src/pkg/ops.py", "spin", ["f(1)", "f is not None"], limit=0.5)
     assert run.value["checks"] == [{"passed": False, "error": "time limit of 0.5 s reached"},
-                                   {"passed": False, "error": "not run: an earlier check ran out of time"}]
+                                   {"passed": False, "error": "not run: an earlier check ran out of time or memory"}]
     run = check(repo, "src/pkg/ops.py", "hog", ["len(f(4)) > 0"])
     assert run.value["checks"][0]["error"].startswith("MemoryError")
 
