@@ -1,225 +1,204 @@
-"""Code units from source text with tree-sitter: functions, methods and classes.
+"""Extract functions, methods and classes from source files with tree-sitter.
 
-One query per language finds every unit node (in C, fast); qualified names come from the
-chain of enclosing units and scopes (`Class.method`, `outer.inner`, Rust `Type.method`, Go
-receivers, C++ `A::f` as `A.f`). Python is first-class: its docstring is the first statement
-string (cleaned like `inspect.cleandoc`) and its body is the block without it; elsewhere the
-docstring is the comment block right above the definition. Syntax errors cost only the units
-they break: tree-sitter recovers and every unit without an error inside is kept.
+One tree-sitter query per language captures every definition (`RULES` in
+`indexers.definitions`); the captures, in document order, nest by byte range, which gives
+qualified names (`Class.method`, `outer.inner`) without walking the whole tree in Python.
+Text is sliced from the file's bytes by node offsets. Files with syntax errors still yield
+the definitions that tree-sitter's error recovery keeps.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
-import re
-import textwrap
 from functools import lru_cache
 from pathlib import Path
 
-import tree_sitter
-
 from codelm.errors import CodelmError
-from indexers.languages import LANGUAGES, SPECS, LanguageSpec, language_for, parser_for
+from indexers.definitions import COMMENTS, OUTER, RULES, SKIP_BEFORE, body_of, name_of
+from indexers.languages import LANGUAGES, grammar_name, language_for, ts_language
 from indexers.units import CodeUnit
 
-__all__ = ["extract_file", "extract_text", "LANGUAGES", "language_for"]
+__all__ = ["LANGUAGES", "language_for", "extract_file", "extract_text"]
 
-WRAPPERS = {"decorated_definition", "export_statement", "template_declaration", "type_declaration"}
-JS_FUNCTION_VALUES = {"arrow_function", "function_expression", "function", "generator_function"}
-NAME_NODES = {"identifier", "field_identifier", "qualified_identifier", "destructor_name",
-              "operator_name", "type_identifier", "scoped_identifier", "name"}
-_COMMENT_MARK = re.compile(r"^\s*(/\*\*|/\*|\*/|///|//!|//|#|\*)?")
-
-
-def _valid(grammar: tree_sitter.Language, node_type: str) -> bool:
-    """Whether this grammar version has `node_type` (grammars rename nodes across versions)."""
-    try:
-        tree_sitter.Query(grammar, f"({node_type}) @u")
-        return True
-    except tree_sitter.QueryError:
-        return False
-
-
-@lru_cache(maxsize=None)
-def _query(language: str) -> tree_sitter.Query:
-    spec = SPECS[language]
-    grammar = parser_for(language).language
-    types = [t for t in sorted(spec.functions | spec.classes) if _valid(grammar, t)]
-    pattern = f"[{' '.join(f'({t})' for t in types)}] @unit"
-    if language in ("javascript", "typescript", "tsx"):
-        values = " ".join(f"({t})" for t in sorted(JS_FUNCTION_VALUES) if _valid(grammar, t))
-        pattern += f"\n(variable_declarator value: [{values}]) @unit"
-    return tree_sitter.Query(grammar, pattern)
+_UNIT_ROLES = {"function", "method", "class"}
 
 
 def extract_file(path: Path, rel: str, language: str, text: str | None = None) -> list[CodeUnit]:
-    """Units of one file; `rel` is its path relative to the indexed root."""
-    if text is None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise CodelmError(f"{path}: cannot read as UTF-8 source ({err})") from err
-    return extract_text(text, rel, language)
+    """The units of one file (read as UTF-8 unless `text` is given), in document order."""
+    source = text.encode("utf-8", "surrogatepass") if text is not None else Path(path).read_bytes()
+    return _extract(source, rel, language)
 
 
 def extract_text(text: str, rel: str, language: str) -> list[CodeUnit]:
-    """Units of source `text` in `language`, in source order."""
-    spec = SPECS.get(language)
-    if spec is None:
-        raise CodelmError(f"unsupported language {language!r}; supported: {', '.join(SPECS)}")
-    src = text.encode("utf-8", "surrogatepass")
-    tree = parser_for(language).parse(src)
-    nodes = tree_sitter.QueryCursor(_query(language)).captures(tree.root_node).get("unit", [])
-    units = []
-    for node in sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte)):
-        if node.has_error:
+    """The units of source `text`, as if it were the file `rel` of `language`."""
+    return _extract(text.encode("utf-8", "surrogatepass"), rel, language)
+
+
+@lru_cache(maxsize=None)
+def _tools(grammar: str):
+    from tree_sitter import Parser, Query, QueryCursor
+
+    language = ts_language(grammar)
+    return Parser(language), QueryCursor(Query(language, RULES[grammar].query))
+
+
+def _extract(src: bytes, rel: str, language: str) -> list[CodeUnit]:
+    if src.startswith(b"\xef\xbb\xbf"):
+        src = src[3:]  # a UTF-8 byte order mark is no token of any grammar
+    grammar = grammar_name(language, rel)
+    if grammar not in RULES:
+        raise CodelmError(f"unsupported language {language!r}; supported: {', '.join(LANGUAGES)}")
+    parser, cursor = _tools(grammar)
+    tree = parser.parse(src)
+    nodes = cursor.captures(tree.root_node).get("def", [])
+    nodes.sort(key=lambda n: (n.start_byte, -n.end_byte))
+    roles = RULES[grammar].roles
+    units: list[CodeUnit] = []
+    stack: list[tuple[int, str, str]] = []  # (end byte, qualified name, role) of open scopes
+    for node in nodes:
+        while stack and stack[-1][0] <= node.start_byte:
+            stack.pop()
+        role = roles[node.type]
+        name, qualified_by_type = name_of(node, src)
+        if not name:
             continue
-        unit = _unit(node, spec, src, rel)
+        parent = stack[-1] if stack else None
+        qualname = f"{parent[1]}.{name}" if parent else name
+        stack.append((node.end_byte, qualname, role))
+        if role not in _UNIT_ROLES:
+            continue  # a namespace or an impl block: it names what is inside, no unit itself
+        if role == "function" and (qualified_by_type or (parent and parent[2] in ("class", "impl"))):
+            role = "method"
+        unit = _unit(node, src, rel, language, qualname, role, grammar)
         if unit is not None:
             units.append(unit)
     return units
 
 
-def _text(node: tree_sitter.Node | None, src: bytes) -> str:
-    return "" if node is None else src[node.start_byte:node.end_byte].decode("utf-8", "replace")
-
-
-def _declared_name(node: tree_sitter.Node, src: bytes) -> str | None:
-    """The name in a C/C++ declarator chain (`int *f(void)`, `A::f`)."""
-    d = node.child_by_field_name("declarator")
-    while d is not None and d.type not in NAME_NODES:
-        d = d.child_by_field_name("declarator") or next(
-            (c for c in d.named_children if c.type in NAME_NODES), None)
-    return None if d is None else _text(d, src).replace("::", ".")
-
-
-def _name(node: tree_sitter.Node, spec: LanguageSpec, src: bytes) -> str | None:
-    if node.type == "impl_item":  # Rust: methods are named after the implemented type
-        return re.sub(r"<.*", "", _text(node.child_by_field_name("type"), src)) or None
-    named = node.child_by_field_name("name")
-    if named is not None:
-        return _text(named, src).replace("::", ".")
-    if spec.name in ("c", "cpp") and node.type == "function_definition":
-        return _declared_name(node, src)
-    return None
-
-
-def _receiver(node: tree_sitter.Node, src: bytes) -> str | None:
-    """Go: the receiver's type name of a method declaration."""
-    receiver = node.child_by_field_name("receiver")
-    stack = [receiver] if receiver is not None else []
-    while stack:
-        n = stack.pop(0)
-        if n.type == "type_identifier":
-            return _text(n, src)
-        stack.extend(n.named_children)
-    return None
-
-
-def _is_unit(node: tree_sitter.Node, spec: LanguageSpec) -> bool:
-    if node.type == "variable_declarator":
-        value = node.child_by_field_name("value")
-        return value is not None and value.type in JS_FUNCTION_VALUES
-    if node.type == "type_spec":  # Go: only struct and interface types are classes
-        kind = node.child_by_field_name("type")
-        return kind is not None and kind.type in ("struct_type", "interface_type")
-    if node.type == "struct_specifier":  # C/C++: a struct with a body
-        return node.child_by_field_name("body") is not None
-    return node.type in spec.functions or node.type in spec.classes
-
-
-def _scope(node: tree_sitter.Node, spec: LanguageSpec, src: bytes) -> tuple[list[str], bool]:
-    """Names of the enclosing units and scopes (outermost first), and whether the innermost
-    enclosing one is a class-like container (making a function a method)."""
-    names: list[str] = []
-    in_class: bool | None = None
-    parent = node.parent
-    while parent is not None:
-        is_class = parent.type in spec.classes or parent.type in ("impl_item", "trait_item")
-        if _is_unit(parent, spec) or parent.type in spec.scopes:
-            name = _name(parent, spec, src)
-            if name:
-                names.append(name)
-            if in_class is None and (is_class or parent.type in spec.functions):
-                in_class = is_class
-        parent = parent.parent
-    return names[::-1], bool(in_class)
-
-
-def _unit(node: tree_sitter.Node, spec: LanguageSpec, src: bytes, rel: str) -> CodeUnit | None:
-    if not _is_unit(node, spec):
-        return None
-    name = _name(node, spec, src)
-    if not name:
-        return None
-    scope, in_class = _scope(node, spec, src)
-    is_class = node.type in spec.classes or node.type == "type_spec"
-    kind = "class" if is_class else ("method" if in_class else "function")
-    if spec.name == "go" and node.type == "method_declaration":
-        receiver = _receiver(node, src)
-        scope, kind = ([receiver] if receiver else scope), "method"
-    if "." in name and kind == "function":  # C++ `A::f` defined out of line
-        kind = "method"
+def _unit(node, src: bytes, rel: str, language: str, qualname: str, kind: str,
+          grammar: str) -> CodeUnit | None:
+    body = body_of(node)
+    if body is None and kind != "class":
+        return None  # a declaration without a body (prototype, abstract or interface method)
     outer = node
-    while outer.parent is not None and outer.parent.type in WRAPPERS:
+    while outer.parent is not None and outer.parent.type in OUTER:
         outer = outer.parent
-    line_start = src.rfind(b"\n", 0, outer.start_byte) + 1
-    code = textwrap.dedent(src[line_start:outer.end_byte].decode("utf-8", "replace"))
-    body_node = node.child_by_field_name("body") or node.child_by_field_name("value")
-    signature, docstring, body = _parts(node, outer, body_node, spec, src)
-    return CodeUnit(path=rel, name=".".join(scope + [name]), kind=kind, language=spec.name,
-                    start_line=outer.start_point[0] + 1, end_line=node.end_point[0] + 1,
-                    code=code, signature=signature, docstring=docstring, body=body)
+    start, prefix = _line_start(src, outer.start_byte, outer.start_point.column)
+    sig_from = outer.start_byte if node.type in ("variable_declarator", "type_spec") else node.start_byte
+    if body is not None and body.start_byte > sig_from:
+        signature = _dedent(_text(src, sig_from, _header_end(node, body)), prefix).strip()
+    else:
+        signature = _text(src, sig_from, node.end_byte).split("\n", 1)[0].strip()
+    if grammar == "python":
+        docstring, body_text = _python_parts(src, body, prefix)
+    else:
+        docstring = _comment_docstring(outer, src)
+        body_text = _dedent(_text(src, body.start_byte, body.end_byte), prefix) if body else ""
+    return CodeUnit(path=rel, name=qualname, kind=kind, language=language,
+                    start_line=outer.start_point.row + 1, end_line=_end_row(outer) + 1,
+                    code=_dedent(_text(src, start, outer.end_byte), prefix),
+                    signature=signature, docstring=docstring, body=body_text)
 
 
-def _parts(node: tree_sitter.Node, outer: tree_sitter.Node, body_node: tree_sitter.Node | None,
-           spec: LanguageSpec, src: bytes) -> tuple[str, str, str]:
-    """(signature, docstring, body) of a unit."""
-    end = body_node.start_byte if body_node is not None else node.end_byte
-    signature = " ".join(src[node.start_byte:end].decode("utf-8", "replace").split()).rstrip(":{ ")
-    if body_node is None:
-        return signature, _comment_above(outer, spec, src), ""
-    if spec.name == "python":
-        docstring, body_start = _python_docstring(body_node, src)
-        line_start = src.rfind(b"\n", 0, body_start) + 1 if body_start > body_node.start_byte else body_node.start_byte
-        body = textwrap.dedent(src[line_start:body_node.end_byte].decode("utf-8", "replace")).strip("\n")
-        return signature, docstring, body
-    return signature, _comment_above(outer, spec, src), _text(body_node, src)
+def _header_end(node, body) -> int:
+    """Where a definition's header ends: before the body and any comment in front of it."""
+    end = body.start_byte
+    for child in node.children:
+        if child.start_byte >= body.start_byte:
+            break
+        if child.type not in COMMENTS:
+            end = child.end_byte
+    return min(end, body.start_byte) if end > node.start_byte else body.start_byte
 
 
-def _python_docstring(block: tree_sitter.Node, src: bytes) -> tuple[str, int]:
-    """The cleaned docstring of a Python block and the byte where the rest of the body starts."""
-    first = block.named_children[0] if block.named_children else None
-    if first is None or first.type != "expression_statement" or not first.named_children \
-            or first.named_children[0].type not in ("string", "concatenated_string"):
-        return "", block.start_byte
-    literal = _text(first, src)
-    try:
-        value = ast.literal_eval(literal)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        value = literal.strip("\"'")
-    rest = first.next_sibling
-    while rest is not None and not rest.is_named:
-        rest = rest.next_sibling
-    text = inspect.cleandoc(value) if isinstance(value, str) else ""
-    return text, rest.start_byte if rest is not None else block.end_byte
+def _text(src: bytes, start: int, end: int) -> str:
+    return src[start:end].decode("utf-8", "replace")
 
 
-def _comment_above(node: tree_sitter.Node, spec: LanguageSpec, src: bytes) -> str:
-    """The contiguous comment block ending on the line right above `node`, markers removed."""
-    comments: list[str] = []
-    line = node.start_point[0]
-    prev = node.prev_sibling
-    while prev is None and node.parent is not None and node.parent.start_byte == node.start_byte:
-        node = node.parent  # Ruby: a method opens its class's body_statement
-        prev = node.prev_sibling
-    while prev is not None and prev.type in spec.comments and prev.end_point[0] >= line - 1:
-        comments.append(_text(prev, src))
-        line = prev.start_point[0]
-        prev = prev.prev_sibling
-    lines = []
-    for raw in "\n".join(reversed(comments)).splitlines():
-        stripped = _COMMENT_MARK.sub("", raw, count=1).rstrip()
-        lines.append(stripped[:-2].rstrip() if stripped.endswith("*/") else stripped)
-    return inspect.cleandoc("\n".join(lines)).strip()
+def _end_row(node) -> int:
+    """The last line a node covers (a node ending at column 0 ends on the line before)."""
+    row, column = node.end_point
+    return row - 1 if column == 0 and row > node.start_point.row else row
+
+
+def _line_start(src: bytes, start: int, column: int) -> tuple[int, str]:
+    """Where a node's text begins (its line start when only indentation precedes it) and the
+    indentation to remove from every line of it."""
+    lead = src[start - column:start]
+    indent = lead[:len(lead) - len(lead.lstrip(b" \t"))].decode()
+    return (start - column if not lead.strip() else start), indent
+
+
+def _dedent(text: str, prefix: str) -> str:
+    if not prefix:
+        return text
+    n = len(prefix)
+    return "\n".join(line[n:] if line.startswith(prefix) else line for line in text.split("\n"))
+
+
+def _python_parts(src: bytes, body, prefix: str) -> tuple[str, str]:
+    """(docstring, body without the docstring) of a Python function or class."""
+    if body is None:
+        return "", ""
+    statements = [c for c in body.named_children if c.type != "comment"]
+    docstring, start = "", None
+    first = statements[0] if statements else None
+    if first is not None and first.type == "expression_statement" and first.named_child_count \
+            and first.named_children[0].type in ("string", "concatenated_string"):
+        try:
+            value = ast.literal_eval(_text(src, first.start_byte, first.end_byte))
+        except (SyntaxError, ValueError):
+            value = None
+        if isinstance(value, str):
+            docstring = inspect.cleandoc(value)
+            newline = src.find(b"\n", first.end_byte)
+            start = body.end_byte if newline < 0 else min(newline + 1, body.end_byte)
+    if start is None:
+        start, _ = _line_start(src, body.start_byte, body.start_point.column)
+    return docstring, _dedent(_text(src, start, body.end_byte), prefix).strip("\n")
+
+
+def _comment_docstring(outer, src: bytes) -> str:
+    """The comment block right above a definition, with the comment markers removed."""
+    comments, row = [], outer.start_point.row
+    node = outer
+    while node.prev_named_sibling is None and node.parent is not None \
+            and node.parent.start_byte == node.start_byte:
+        node = node.parent  # the first statement of a body: comments sit in front of the body
+    sibling = node.prev_named_sibling
+    while sibling is not None and _end_row(sibling) >= row - 1:
+        if sibling.type in COMMENTS:
+            comments.append(_text(src, sibling.start_byte, sibling.end_byte))
+        elif sibling.type not in SKIP_BEFORE:
+            break
+        row = sibling.start_point.row
+        sibling = sibling.prev_named_sibling
+    lines: list[str] = []
+    for comment in reversed(comments):
+        lines.extend(_strip_markers(comment))
+    return inspect.cleandoc("\n".join(lines)) if lines else ""
+
+
+def _strip_markers(comment: str) -> list[str]:
+    comment = comment.strip()
+    if comment.startswith("/*"):
+        comment = comment[2:-2] if comment.endswith("*/") else comment[2:]
+        comment = comment.lstrip("*!")
+        lines = []
+        for line in comment.split("\n"):
+            line = line.strip()
+            line = line[1:] if line.startswith("*") else line
+            lines.append(line[1:] if line.startswith(" ") else line)
+        return lines
+    out = []
+    for line in comment.split("\n"):
+        line = line.strip()
+        if line.startswith("#!"):
+            continue
+        for marker in ("///", "//!", "//", "#"):
+            if line.startswith(marker):
+                line = line[len(marker):]
+                break
+        out.append(line[1:] if line.startswith(" ") else line)
+    return out
