@@ -52,6 +52,14 @@ def parse_checks(checks: list[str]) -> Calls:
     return calls
 
 
+def make_plan(checks: list[str], candidates: int = 20, budget: float = 20.0) -> CheckPlan:
+    """The plan for these checks and options; UsageError for anything wrong, before anything runs."""
+    if candidates < 1 or budget <= 0:
+        raise UsageError("--candidates must be at least 1 and --budget above 0 (seconds)")
+    return CheckPlan(checks=[c.strip() for c in checks], calls=parse_checks(checks),
+                     candidates=candidates, budget_s=budget)
+
+
 def _unchecked(result: dict, reason: str) -> dict:
     return {**result, "verified": False, "checks_passed": 0, "unchecked": reason}
 
@@ -138,10 +146,7 @@ def verified_search(searcher: Any, query: str, checks: list[str], k: int = 10, c
                     budget: float = 20.0, language: str | None = None, path_glob: str | None = None) -> dict:
     """Search, then verify: `{"query", "results": [... k re-ranked results], "unchecked":
     [{"path", "name", "reason"}]}` (results carry the fields of `check_candidates`)."""
-    plan = CheckPlan(checks=[c.strip() for c in checks], calls=parse_checks(checks),
-                     candidates=candidates, budget_s=budget)
-    if candidates < 1 or budget <= 0:
-        raise UsageError("--candidates must be at least 1 and --budget above 0")
+    plan = make_plan(checks, candidates, budget)
     roots = searcher.meta.get("roots") or []
     if not roots:
         raise CodelmError("the index does not record its repository's root: re-index with `codelm index PATH`")

@@ -33,3 +33,5 @@ def test_bad_check_is_a_usage_error(tmp_path, codelm_cli):
     proc = codelm_cli("search", "anything", "--index", str(tmp_path / "none"), "--check", "len([]) == 0")
     assert proc.returncode == 2 and "does not use f" in proc.stderr
     assert proc.stdout == ""
+    proc = codelm_cli("search", "anything", "--index", str(tmp_path / "none"), "--check", "f(1)", "--budget", "0")
+    assert proc.returncode == 2 and "--budget" in proc.stderr

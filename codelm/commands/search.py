@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from codelm.errors import UsageError
@@ -80,9 +81,9 @@ def run_search(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     if args.check:
-        from codelm.verified import parse_checks
+        from codelm.verified import make_plan
 
-        parse_checks(args.check)  # a bad check is a usage error before the index is even opened
+        make_plan(args.check, args.candidates, args.budget)  # usage errors before the index opens
     queries = read_queries(args.queries) if args.queries else [args.query]
     searcher = open_searcher(args.index)
     for query in queries:
@@ -99,4 +100,6 @@ def run_search(args: argparse.Namespace) -> int:
             for r in found["results"]:
                 mark = f"  [{r['checks_passed']}/{r['checks_total']} checks]" if args.check else ""
                 print(f"{r['path']}:{r['start_line']}-{r['end_line']}  {r['name']}  ({r['kind']}, {r['score']:.3f}){mark}")
+            if found.get("unchecked"):
+                print(f"{len(found['unchecked'])} candidates not checked (--json lists why)", file=sys.stderr)
     return 0
