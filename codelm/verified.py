@@ -22,6 +22,9 @@ from codelm.errors import CodelmError, UsageError
 from codelm.signature import Calls, calls_of_f, signature_problem
 
 
+POOL = 5  # search results read per candidate: candidates are the first that can take the call
+
+
 @dataclass
 class CheckPlan:
     """What runs: the checks, the calls they make of `f`, and the limits."""
@@ -112,22 +115,31 @@ def _batches(results: list[dict], todo: list[int], workers: int) -> list[list[in
     return [group[n:n + size] for group in by_path.values() for n in range(0, len(group), size)]
 
 
+def select_candidates(root: Path, results: list[dict], plan: CheckPlan) -> tuple[list[int], dict[int, str]]:
+    """The indices of the first `plan.candidates` results that can take the calls of `f`, and
+    why each result before the last of them cannot (not a function, signature mismatch...)."""
+    trees: dict[str, ast.Module | str] = {}
+    todo: list[int] = []
+    skipped: dict[int, str] = {}
+    for i, result in enumerate(results):
+        if len(todo) == plan.candidates:
+            break
+        problem = signature_problem(root, result, plan.calls, trees)
+        if problem:
+            skipped[i] = problem
+        else:
+            todo.append(i)
+    return todo, skipped
+
+
 def check_candidates(root: str | Path, results: list[dict], plan: CheckPlan) -> list[dict]:
-    """Run the checks on the first `plan.candidates` results that can take the calls and
-    return every result re-ranked, each with `verified`, `checks_passed`, `checks_total` and
+    """Run the checks on the first `plan.candidates` results that can take the calls (see
+    `select_candidates`) and return every result re-ranked, each with `verified`, `checks_passed`, `checks_total` and
     `failures` (check, and the value `returned` or the `error`) or `unchecked` (the reason)."""
     root = Path(root)
     deadline = time.monotonic() + plan.budget_s
-    trees: dict[str, ast.Module | str] = {}
-    todo, out = [], list(results)
-    for i, result in enumerate(results[:plan.candidates]):
-        problem = signature_problem(root, result, plan.calls, trees)
-        if problem:
-            out[i] = _unchecked(result, problem)
-        else:
-            todo.append(i)
-    for i in range(plan.candidates, len(results)):
-        out[i] = _unchecked(results[i], "not among the candidates")
+    todo, skipped = select_candidates(root, results, plan)
+    out = [_unchecked(r, skipped.get(i, "not among the candidates")) for i, r in enumerate(results)]
     workers = plan.workers or max(2, os.cpu_count() or 2)
     batches = _batches(results, todo, workers)
     if batches:
@@ -150,7 +162,7 @@ def verified_search(searcher: Any, query: str, checks: list[str], k: int = 10, c
     roots = searcher.meta.get("roots") or []
     if not roots:
         raise CodelmError("the index does not record its repository's root: re-index with `codelm index PATH`")
-    results = searcher.search(query, max(k, candidates), language, path_glob)
+    results = searcher.search(query, max(k, POOL * candidates), language, path_glob)
     ranked = check_candidates(roots[0], results, plan)
     unchecked = [{"path": r["path"], "name": r["name"], "reason": r["unchecked"]}
                  for r in ranked if r.get("unchecked") and r["unchecked"] != "not among the candidates"]

@@ -116,3 +116,8 @@ def test_budget_and_candidate_count_are_honoured(repo):
                               plan(["f(1, 2) == 3"], candidates=1))
     assert [r["name"] for r in ranked] == ["add_wrong", "add_ok"]
     assert ranked[1]["unchecked"] == "not among the candidates"
+    ranked = check_candidates(repo, [result("calc.py", "add_one"), result("calc.py", "add_ok"), result("calc.py", "add_wrong")],
+                              plan(["f(1, 2) == 3"], candidates=1))  # the first result that can take the call
+    assert [(r["name"], r.get("unchecked")) for r in ranked] == [
+        ("add_ok", None), ("add_one", "signature mismatch: takes at most 1 positional arguments, the check gives 2"),
+        ("add_wrong", "not among the candidates")]
