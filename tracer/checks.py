@@ -59,7 +59,9 @@ def import_file(root: Path, path: str):
         if entry not in sys.path:
             sys.path.insert(0, entry)
     if name and all(part.isidentifier() for part in name.split(".")):
-        return importlib.import_module(name)
+        module = importlib.import_module(name)
+        if Path(getattr(module, "__file__", "") or "").resolve() == file:
+            return module  # else the name is taken (standard library, this sandbox's own packages)
     spec = importlib.util.spec_from_file_location("candidate", file)
     module = importlib.util.module_from_spec(spec)
     sys.modules["candidate"] = module

@@ -72,6 +72,9 @@ def test_methods_bind_to_a_fresh_instance(repo):
 def test_file_outside_packages_and_odd_names(repo):
     run = check(repo, "scripts/tool-x.py", "shout", ["f('hi') == 'HI'"])
     assert run.value == {"error": None, "loaded": True, "checks": [{"passed": True}]}
+    (repo / "scripts" / "json.py").write_text("def loads(s):\n    return 'mine'\n")  # a taken name
+    run = check(repo, "scripts/json.py", "loads", ["f('1') == 'mine'"])
+    assert run.value == {"error": None, "loaded": True, "checks": [{"passed": True}]}
 
 
 def test_import_side_effects_and_subprocess_are_refused(repo):
