@@ -54,13 +54,13 @@ def build_index(root: str | Path, index_dir: str | Path | None = None, model: st
         raise CodelmError(f"the index at {index_dir} was built with model {meta['model']!r}, not "
                           f"{model!r}: pass --rebuild to re-embed everything with {model!r}")
     known = {} if rebuild else dict(db.execute("SELECT path, sha1 FROM files"))
-    current = {f.rel: hashlib.sha1(f.text.encode("utf-8", "surrogatepass")).hexdigest() for f in walked.files}
+    current = {f.rel: _file_hash(f) for f in walked.files}
     changed = [f for f in walked.files if known.get(f.rel) != current[f.rel]]
     deleted = [p for p in known if p not in current]
     report = IndexReport(files=len(walked.files),
                          skipped=[{"path": s.path, "reason": s.reason} for s in walked.skipped])
     if changed or deleted or rebuild or "generation" not in meta:
-        units = [u for f in changed for u in extract_text(f.text, f.rel, f.language)]
+        units = [u for f in changed for u in extract_text(_file_text(f), f.rel, f.language)]
         report.embedded = _update(db, index_dir, meta, model, rebuild, root, units,
                                   [f.rel for f in changed], deleted, current, progress)
     report.units = db.execute("SELECT count(*) FROM units").fetchone()[0]
@@ -84,6 +84,7 @@ def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, root: Pa
     vectors = _embed(encoder, todo, progress)
     fresh = dict(zip((u.content_hash for u in todo), vectors))
     generation = int(meta.get("generation", 0)) + 1
+    now = time.strftime("%Y-%m-%dT%H:%M:%S")
     db.execute("BEGIN IMMEDIATE")
     try:
         if rebuild:
@@ -101,14 +102,30 @@ def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, root: Pa
         store.write_generation(index_dir, generation, db, encoder.dim)
         store.write_meta(db, schema_version=store.SCHEMA_VERSION, model=model,
                          fingerprint=encoder.fingerprint, dim=encoder.dim,
-                         roots=[str(root.resolve())], generation=generation,
-                         updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
+                         model_dir=str(encoder.model_dir), roots=[str(root.resolve())],
+                         generation=generation, created=meta.get("created", now), updated=now)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
     store.remove_stale(index_dir, generation)
     return len(todo)
+
+
+def _file_hash(f) -> str:
+    """The walk's hash of the file's bytes when it gives one, else a hash of its text."""
+    return getattr(f, "sha1", "") or hashlib.sha1(_file_text(f).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _file_text(f) -> str:
+    """The text the walk read, or the file read now (the walk checked it is UTF-8)."""
+    text = getattr(f, "text", None)
+    if text is None:
+        try:
+            text = f.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise CodelmError(f"{f.rel} changed or vanished while indexing ({err}): run `codelm index` again") from err
+    return text
 
 
 def _stored_vectors(db, hashes: set[str]) -> dict[str, bytes]:

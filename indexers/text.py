@@ -1,4 +1,11 @@
-"""Text views of code: identifier splitting, BM25 tokens, and what is embedded for a unit."""
+"""Text views of code: identifier splitting, BM25 tokens, and what is embedded for a unit.
+
+`unit_text` was chosen on the tune split of benchmarks/search_quality.py (3,001 units, 500
+queries, docstrings removed, MRR@10 of MiniLM dense search): the split name with kind and
+path, then signature and the first 600 characters of the body, 0.591; the raw code, 0.562.
+BM25 over `code_tokens(unit_text(u))` (the store's choice) also beat BM25 over the full code
+with path and name: 0.485 against 0.442.
+"""
 
 from __future__ import annotations
 

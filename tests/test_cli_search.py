@@ -43,7 +43,7 @@ def test_search_json_and_batch(indexed, codelm_cli, tmp_path):
 def test_bad_input_exit_codes(indexed, codelm_cli, tmp_path):
     root, _ = indexed
     proc = codelm_cli("index", str(tmp_path / "missing"))
-    assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "no such directory" in proc.stderr
+    assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "does not exist" in proc.stderr
     proc = codelm_cli("index", str(root / "util.py"))
     assert proc.returncode == 1 and "is a file" in proc.stderr
     proc = codelm_cli("search", "x", "--index", str(tmp_path / "none"))
@@ -52,3 +52,22 @@ def test_bad_input_exit_codes(indexed, codelm_cli, tmp_path):
     assert proc.returncode == 2
     proc = codelm_cli("search", "   ", "--index", str(root / ".codelm"))
     assert proc.returncode == 2 and "empty query" in proc.stderr
+
+
+def test_human_output_and_broken_indexes(indexed, codelm_cli, tmp_path):
+    import re
+
+    root, _ = indexed
+    proc = codelm_cli("search", "slugify a title", "--index", str(root / ".codelm"), "-k", "2")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2 and all(re.fullmatch(r"util\.py:\d+-\d+  \w+  \(function, -?\d+\.\d{3}\)", x) for x in lines)
+    assert lines[0].startswith("util.py:6-7  slugify  ")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "index.sqlite").write_bytes(b"not sqlite at all" * 300)
+    proc = codelm_cli("search", "x", "--index", str(broken), "--json")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("error: no usable index") and "codelm index" in proc.stderr
+    proc = codelm_cli("index", str(root), "--model", str(tmp_path / "other-model"))
+    assert proc.returncode == 1 and "built with model 'minilm'" in proc.stderr and "--rebuild" in proc.stderr

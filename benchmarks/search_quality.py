@@ -1,0 +1,196 @@
+"""Search quality: find a function by the first sentence of its (removed) docstring.
+
+The corpus is real code installed in the venv, from packages the project does not train on
+(its training corpus is the standard library). Each split has its own packages, so that the
+fusion weight and the unit text chosen on `tune` are checked on code never looked at:
+
+    tune: networkx, jinja2, click, rich, markdown_it
+    test: sympy, sklearn, numpy, dateutil
+
+Files are drawn with a fixed seed, round robin over the split's packages, until the corpus
+holds CORPUS units; every docstring is removed from the indexed copy (module, class and
+function ones). Queries are the first sentences of functions' and methods' docstrings that
+say something (>= 4 words, not "See ...", "Alias for ...", unique in the corpus). The copy is
+indexed and searched with the project's own code (`indexers.index.build_index`,
+`indexers.search.Searcher`): BM25 alone is the fused search at weight 0, dense alone at
+weight 1, hybrid at the default weight. Prints one JSON object: MRR@10, recall@1, recall@10.
+
+    python benchmarks/search_quality.py [--small] [--split tune|test] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import random
+import re
+import shutil
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from indexers.extract import extract_text  # noqa: E402
+from indexers.units import CodeUnit  # noqa: E402
+
+SPLITS = {"tune": ["networkx", "jinja2", "click", "rich", "markdown_it"],
+          "test": ["sympy", "sklearn", "numpy", "dateutil"]}
+SEED = 20261123
+CORPUS, QUERIES = 3000, 500
+SMALL_CORPUS, SMALL_QUERIES = 600, 100
+_UNINFORMATIVE = re.compile(r"^(see|alias|same as|shortcut|deprecated|like|equivalent to|"
+                            r"return self|wrapper|todo|internal|helper|override|implement|"
+                            r"this (is|method|function)|a? ?docstring|\W)", re.I)
+
+
+def first_sentence(docstring: str) -> str:
+    """The first sentence of a docstring's first paragraph, one line."""
+    paragraph = " ".join(docstring.strip().split("\n\n")[0].split())
+    match = re.search(r"(?<=[a-z0-9)\]`'\"])[.!?](\s|$)", paragraph)
+    return (paragraph[:match.start()] if match else paragraph).strip()
+
+
+def informative(sentence: str) -> bool:
+    """Whether a first sentence can stand as a query: 4-40 words of prose, no reference."""
+    words = sentence.split()
+    return 4 <= len(words) <= 40 and not _UNINFORMATIVE.match(sentence) and ">>>" not in sentence
+
+
+def strip_docstrings(source: str) -> str:
+    """`source` without any docstring (module, class, function); still valid Python."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) \
+                and node.body and isinstance(node.body[0], ast.Expr) \
+                and isinstance(node.body[0].value, ast.Constant) and isinstance(node.body[0].value.value, str):
+            found.append((node.body[0], len(node.body) > 1))
+    for expr, has_rest in sorted(found, key=lambda f: -f[0].lineno):
+        first, last = expr.lineno - 1, expr.end_lineno - 1
+        head = lines[first][:_char(lines[first], expr.col_offset)]
+        tail = lines[last][_char(lines[last], expr.end_col_offset):]
+        if has_rest and not head.strip() and not tail.strip():
+            lines[first:last + 1] = []
+        else:
+            lines[first:last + 1] = [head + "pass" + tail]
+    return "".join(lines)
+
+
+def _char(line: str, byte_offset: int) -> int:
+    """ast offsets count UTF-8 bytes; the character index of one."""
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace"))
+
+
+def package_files(package: str) -> list[Path]:
+    root = Path(sysconfig.get_paths()["purelib"]) / package
+    return sorted(p for p in root.rglob("*.py") if not {"tests", "test", "testing"} & set(p.parts))
+
+
+def build_corpus(split: str, small: bool, root: Path) -> list[dict]:
+    """Write the split's docstring-free files under `root`; return the queries
+    ({"query", "path", "name"}) whose answers are units in it."""
+    rng = random.Random(SEED)
+    cap, n_queries = (SMALL_CORPUS, SMALL_QUERIES) if small else (CORPUS, QUERIES)
+    queues = []
+    for package in SPLITS[split]:
+        files = package_files(package)
+        rng.shuffle(files)
+        queues.append(files)
+    units: list[CodeUnit] = []
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    while len(units) < cap and any(queues):
+        for queue in queues:
+            if not queue or len(units) >= cap:
+                continue
+            path = queue.pop()
+            rel = path.relative_to(purelib).as_posix()
+            try:
+                text = path.read_text(encoding="utf-8")
+                stripped = strip_docstrings(text)
+            except (SyntaxError, UnicodeDecodeError, ValueError):
+                continue
+            found = extract_text(text, rel, "python")
+            if not found:
+                continue
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(stripped, encoding="utf-8")
+            units += found
+    return pick_queries(units, n_queries, rng)
+
+
+def pick_queries(units: list[CodeUnit], n: int, rng: random.Random) -> list[dict]:
+    """Up to n functions/methods whose docstring's first sentence is informative and unique,
+    each identified by a unique (path, name)."""
+    keys: dict[tuple[str, str], int] = {}
+    sentences: dict[str, int] = {}
+    for u in units:
+        keys[u.path, u.name] = keys.get((u.path, u.name), 0) + 1
+        s = first_sentence(u.docstring).lower()
+        sentences[s] = sentences.get(s, 0) + 1
+    queries = [{"query": first_sentence(u.docstring), "path": u.path, "name": u.name} for u in units
+               if u.kind != "class" and keys[u.path, u.name] == 1
+               and informative(first_sentence(u.docstring))
+               and sentences[first_sentence(u.docstring).lower()] == 1]
+    rng.shuffle(queries)
+    return queries[:n]
+
+
+def score(ranked: list[list[tuple[str, str]]], queries: list[dict]) -> dict:
+    """MRR@10, recall@1 and recall@10 of ranked (path, name) lists against the queries' answers."""
+    rr, at1, at10 = 0.0, 0, 0
+    for results, q in zip(ranked, queries):
+        answer = (q["path"], q["name"])
+        if answer in results[:10]:
+            rank = results.index(answer) + 1
+            rr += 1.0 / rank
+            at1 += rank == 1
+            at10 += 1
+    n = max(len(queries), 1)
+    return {"mrr@10": round(rr / n, 4), "recall@1": round(at1 / n, 4), "recall@10": round(at10 / n, 4)}
+
+
+def run(split: str, small: bool, keep: Path | None = None) -> dict:
+    """Build the split's corpus, index it, and score BM25, dense and hybrid search."""
+    from indexers.fusion import DENSE_WEIGHT
+    from indexers.index import build_index
+    from indexers.search import Searcher
+
+    work = Path(tempfile.mkdtemp(prefix="search_quality_")) if keep is None else keep
+    root = work / "corpus"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    started = time.perf_counter()
+    queries = build_corpus(split, small, root)
+    report = build_index(root, work / "index", rebuild=True, progress=sys.stderr.isatty())
+    index_seconds = time.perf_counter() - started
+    searcher = Searcher(work / "index")
+    out = {"split": split, "packages": SPLITS[split], "small": small, "units": report.units,
+           "queries": len(queries), "dense_weight": DENSE_WEIGHT,
+           "index_seconds": round(index_seconds, 1)}
+    for label, weight in (("bm25", 0.0), ("dense", 1.0), ("hybrid", None)):
+        ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, weight=weight)]
+                  for q in queries]
+        out[label] = score(ranked, queries)
+    best_single = max(out["bm25"]["mrr@10"], out["dense"]["mrr@10"])
+    out["hybrid_over_best_single"] = round(out["hybrid"]["mrr@10"] / max(best_single, 1e-9), 3)
+    if keep is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="600 units, 100 queries")
+    parser.add_argument("--split", choices=sorted(SPLITS), default="test")
+    parser.add_argument("--keep", type=Path, help="keep the corpus and index in this folder")
+    args = parser.parse_args()
+    print(json.dumps(run(args.split, args.small, args.keep)))
+
+
+if __name__ == "__main__":
+    main()
