@@ -90,14 +90,18 @@ def hybrid_scores(dense: np.ndarray, bm25: np.ndarray, weight: float | None = No
 
 def evaluate_search(eval_set: EvalSet, models: dict[str, str], k: int = 10) -> dict[str, dict[str, float]]:
     """Metrics of bm25 and, per labelled model, `dense:LABEL` and `hybrid:LABEL`."""
+    return evaluate_scores(eval_set, {label: dense_scores(eval_set, model) for label, model in models.items()}, k)
+
+
+def evaluate_scores(eval_set: EvalSet, dense: dict[str, np.ndarray], k: int = 10) -> dict[str, dict[str, float]]:
+    """Like `evaluate_search`, given each labelled system's (queries, candidates) dense scores."""
     def metrics(scores: np.ndarray) -> dict[str, float]:
         ranks = [rank_of(scores[i], a) for i, a in enumerate(eval_set.answers)]
         return ranking_metrics([r if r <= max(k, 10) else None for r in ranks], k)
 
     lexical = bm25_scores(eval_set)
     out = {"bm25": metrics(lexical)}
-    for label, model in models.items():
-        dense = dense_scores(eval_set, model)
-        out[f"dense:{label}"] = metrics(dense)
-        out[f"hybrid:{label}"] = metrics(hybrid_scores(dense, lexical))
+    for label, scores in dense.items():
+        out[f"dense:{label}"] = metrics(scores)
+        out[f"hybrid:{label}"] = metrics(hybrid_scores(scores, lexical))
     return out
