@@ -21,7 +21,8 @@ import torch
 from codelm.errors import UsageError
 
 REGISTRY: dict[str, Callable[..., Any]] = {}
-BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd"}
+BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd",
+           "contrastive": "codelm.objectives.contrastive"}
 
 
 def register(name: str) -> Callable:
