@@ -1,9 +1,66 @@
 """Contrastive training and evaluation of search encoders."""
 
-from codelm.errors import not_implemented
+from __future__ import annotations
+
+import argparse
+import json
+
+TRAIN_HELP = """Fine-tunes a search encoder (default: the embedded MiniLM) with the contrastive
+objective (InfoNCE, in-batch negatives) on the docstring-code pairs of a corpus made by
+`codelm corpus`. Settings as key=value: the objective's temperature (0.05), symmetric (true),
+hard_negatives (false: BM25-mined), max_length (256), query_length (64), and TrainConfig fields
+(lr 2e-5, batch_size 32, warmup_steps, precision, threads, ...). --out becomes an encoder
+directory usable as `codelm index --model OUT` and `codelm eval search --model OUT`."""
 
 
 def register(commands) -> None:
-    """Add this area's subcommands."""
-    commands.add("train search", "train a search encoder (contrastive)", "codelm train search --data corpus --out runs/search", not_implemented)
-    commands.add("eval search", "evaluate search encoders (MRR@10, recall, NDCG)", "codelm eval search --data corpus", not_implemented)
+    """Add `train search` and `eval search`."""
+    p = commands.add("train search", "train a search encoder (contrastive)",
+                     "codelm train search --data corpus --out runs/search --max-steps 500", run_train,
+                     description=TRAIN_HELP)
+    p.add_argument("--data", required=True, help="corpus directory from `codelm corpus`")
+    p.add_argument("--out", required=True, help="output directory (the trained encoder)")
+    p.add_argument("--base", default="minilm", help="model to start from (default: the embedded MiniLM)")
+    p.add_argument("--max-steps", type=int, help="optimizer steps (default: TrainConfig's)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="objective or TrainConfig settings")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p = commands.add("eval search", "evaluate search encoders (MRR@10, recall, NDCG)",
+                     "codelm eval search --data corpus --model runs/search", run_eval)
+    p.add_argument("--data", required=True, help="corpus directory: its valid split's summaries are the queries")
+    p.add_argument("--split", default="valid", help="corpus split to evaluate on (default: valid)")
+    p.add_argument("--model", action="append", default=[], help="trained encoder directory (repeatable)")
+    p.add_argument("--k", type=int, default=10, help="cut-off of MRR (default 10)")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from codelm.search_train import train_search
+
+    result = train_search(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"trained {result['step']} steps on {result['train_pairs']} pairs ({result['pairs_per_s']} pairs/s); "
+              f"train loss {result['train_loss']:.4f}; valid {json.dumps(result['valid'])}; encoder in {result['out_dir']}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from codelm.errors import UsageError
+    from codelm.search_eval import corpus_eval_set, evaluate_search
+
+    if args.k < 1:
+        raise UsageError("--k must be at least 1")
+    eval_set = corpus_eval_set(args.data, args.split)
+    models = {"minilm": "minilm", **{(m if len(args.model) > 1 else "trained"): m for m in args.model}}
+    table = evaluate_search(eval_set, models, args.k)
+    if args.json:
+        print(json.dumps({"queries": len(eval_set.queries), "candidates": len(eval_set.texts), "systems": table}))
+        return 0
+    columns = list(next(iter(table.values())))
+    print(f"{len(eval_set.queries)} queries over {len(eval_set.texts)} candidates")
+    print(f"{'system':<24}" + "".join(f"{c:>11}" for c in columns))
+    for system, row in table.items():
+        print(f"{system:<24}" + "".join(f"{row[c]:>11.4f}" for c in columns))
+    return 0

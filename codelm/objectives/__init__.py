@@ -22,6 +22,8 @@ from codelm.errors import UsageError
 
 REGISTRY: dict[str, Callable[..., Any]] = {}
 BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd",
+BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd",
+           "contrastive": "codelm.objectives.contrastive",
            "seq2seq": "codelm.objectives.seq2seq", "span": "codelm.objectives.span"}
 
 
