@@ -22,7 +22,6 @@ from codelm.errors import UsageError
 
 REGISTRY: dict[str, Callable[..., Any]] = {}
 BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd",
-BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd",
            "contrastive": "codelm.objectives.contrastive",
            "seq2seq": "codelm.objectives.seq2seq", "span": "codelm.objectives.span"}
 
