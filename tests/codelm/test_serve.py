@@ -1,0 +1,178 @@
+"""The HTTP search server: JSON API through Starlette's TestClient, one real uvicorn on loopback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from starlette.testclient import TestClient
+
+from codelm.serve import MAX_K, MAX_QUERY_BYTES, create_app
+from indexers.index import build_index
+from tests.conftest import ROOT
+
+FILES = {
+    "config.py": 'def load_config(path):\n    """Read the config file and merge defaults."""\n'
+                 '    with open(path) as f:\n        return {**DEFAULTS, **json.load(f)}\n',
+    "mathx.py": "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n\n"
+                "class Matrix:\n    def transpose(self):\n        return [list(r) for r in zip(*self.rows)]\n",
+    "web/server.js": "// Start an HTTP server on a port.\nfunction startServer(port) { return http.listen(port); }\n",
+}
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("repo")
+    for rel, text in FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    build_index(root, progress=False)
+    return root / ".codelm"
+
+
+@pytest.fixture(scope="module")
+def client(index_dir):
+    with TestClient(create_app(index_dir)) as c:
+        yield c
+
+
+def test_search_returns_contract_fields(client):
+    r = client.get("/search", params={"q": "fibonacci numbers", "k": 3})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["query"] == "fibonacci numbers"
+    top = body["results"][0]
+    assert (top["path"], top["name"], top["kind"], top["language"]) == ("mathx.py", "fibonacci", "function", "python")
+    assert (top["start_line"], top["end_line"]) == (1, 5)
+    assert set(top) == {"id", "path", "name", "kind", "language", "start_line", "end_line", "score"}
+    assert len(body["results"]) == 3
+
+
+def test_filters(client):
+    r = client.get("/search", params={"q": "start a server", "language": "javascript"}).json()
+    assert [x["name"] for x in r["results"]] == ["startServer"]
+    r = client.get("/search", params={"q": "config", "path": "mathx*"}).json()
+    assert r["results"] and {x["path"] for x in r["results"]} == {"mathx.py"}
+
+
+def test_unit_with_highlighted_code(client):
+    hit = client.get("/search", params={"q": "transpose a matrix", "k": 1}).json()["results"][0]
+    unit = client.get(f"/units/{hit['id']}").json()
+    assert unit["name"] == "Matrix.transpose" and "zip(*self.rows)" in unit["code"]
+    assert "highlighted" not in unit
+    html = client.get(f"/units/{hit['id']}", params={"html": 1}).json()["highlighted"]
+    assert 'class="hl"' in html and "transpose" in html
+
+
+def test_health_and_stats(client):
+    assert client.get("/health").json() == {"status": "ok"}
+    stats = client.get("/stats").json()
+    assert (stats["units"], stats["files"], stats["model"]) == (5, 3, "minilm")
+    assert stats["schema"] == 1 and stats["generation"] >= 1
+
+
+@pytest.mark.parametrize("params, status, words", [
+    ({}, 400, "empty query"),
+    ({"q": "   "}, 400, "empty query"),
+    ({"q": "x" * (MAX_QUERY_BYTES + 1)}, 413, "too long"),
+    ({"q": "sort", "k": 0}, 400, "k must be"),
+    ({"q": "sort", "k": 10**9}, 400, "k must be"),
+    ({"q": "sort", "k": "ten"}, 400, "k must be"),
+])
+def test_bad_search_input_is_a_clear_4xx(client, params, status, words):
+    r = client.get("/search", params=params)
+    assert r.status_code == status and words in r.json()["error"]
+
+
+def test_post_search_takes_json_and_refuses_a_megabyte(client):
+    r = client.post("/search", json={"q": "fibonacci", "k": 1})
+    assert r.status_code == 200 and r.json()["results"][0]["name"] == "fibonacci"
+    r = client.post("/search", json={"q": "a" * 1_000_000})
+    assert r.status_code == 413 and "too large" in r.json()["error"]
+    r = client.post("/search", content=b"not json")
+    assert r.status_code == 400 and "JSON object" in r.json()["error"]
+
+
+def test_k_at_the_maximum_is_fine(client):
+    assert client.get("/search", params={"q": "sort", "k": MAX_K}).status_code == 200
+
+
+@pytest.mark.parametrize("unit_id", ["999999", "abc", "-1", "9" * 40])
+def test_unknown_unit_is_404(client, unit_id):
+    r = client.get(f"/units/{unit_id}")
+    assert r.status_code == 404 and "no unit" in r.json()["error"]
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    from codelm.errors import CodelmError
+
+    with pytest.raises(CodelmError, match="no usable index"):
+        create_app(tmp_path / "nothing")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.fixture(scope="module")
+def server(index_dir):
+    """`codelm serve` as a user runs it, on a free loopback port; yields its base URL."""
+    import os
+
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "codelm", "serve", "--index", str(index_dir),
+                             "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if _get(url + "/health")[0] == 200:
+                break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"codelm serve did not start: {proc.stderr.read()[-2000:]}")
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_real_server_answers_concurrent_clients(server):
+    queries = ["fibonacci", "read the config file", "transpose", "start a server"] * 4
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda q: _get(f"{server}/search?q={urllib.request.quote(q)}&k=2"), queries))
+    assert all(status == 200 for status, _ in answers)
+    for q, (_, body) in zip(queries, answers):
+        assert body["query"] == q and len(body["results"]) == 2
+    assert answers[0][1]["results"][0]["name"] == "fibonacci"
+    assert _get(f"{server}/search?q=&k=2")[0] == 400
+
+
+def test_real_server_refuses_a_megabyte_query_in_the_url(server):
+    try:
+        status = _get(f"{server}/search?q={'a' * 1_000_000}")[0]
+    except (OSError, ValueError):
+        status = None  # uvicorn may close the connection on an oversized request line
+    assert status is None or 400 <= status < 500
+    assert _get(f"{server}/health")[0] == 200  # and keeps serving
