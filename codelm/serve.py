@@ -13,7 +13,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -119,7 +119,8 @@ def create_app(index_dir: str | Path) -> Starlette:
                 "units": db.execute("SELECT count(*) FROM units").fetchone()[0],
                 "files": db.execute("SELECT count(*) FROM files").fetchone()[0],
                 "model": searcher.meta.get("model"), "schema": searcher.meta.get("schema_version"),
-                "generation": searcher.meta.get("generation")}
+                "generation": searcher.meta.get("generation"),
+                "languages": [lang for (lang,) in db.execute("SELECT DISTINCT language FROM units ORDER BY 1")]}
 
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(await run(read_stats))
@@ -127,13 +128,18 @@ def create_app(index_dir: str | Path) -> Starlette:
     async def page(request: Request) -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")
 
+    async def highlight_css(request: Request) -> Response:
+        from pygments.formatters import HtmlFormatter
+
+        return Response(HtmlFormatter().get_style_defs(".hl"), media_type="text/css")
+
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"error": exc.message}, status_code=exc.status)
 
     async def codelm_error(request: Request, exc: CodelmError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
 
-    routes = [Route("/", page), Route("/search", search, methods=["GET", "POST"]), Route("/units/{unit_id}", unit),
+    routes = [Route("/", page), Route("/highlight.css", highlight_css), Route("/search", search, methods=["GET", "POST"]), Route("/units/{unit_id}", unit),
               Route("/health", health), Route("/stats", stats),
               Mount("/static", StaticFiles(directory=WEB_DIR), name="static")]
     app = Starlette(routes=routes, exception_handlers={ApiError: api_error, CodelmError: codelm_error})

@@ -77,6 +77,16 @@ def test_health_and_stats(client):
     stats = client.get("/stats").json()
     assert (stats["units"], stats["files"], stats["model"]) == (5, 3, "minilm")
     assert stats["schema"] == 1 and stats["generation"] >= 1
+    assert stats["languages"] == ["javascript", "python"]
+
+
+def test_page_and_its_assets(client):
+    page = client.get("/")
+    assert page.status_code == 200 and 'id="q"' in page.text and "/static/search.js" in page.text
+    assert client.get("/static/search.js").status_code == 200
+    assert client.get("/static/search.css").status_code == 200
+    css = client.get("/highlight.css")
+    assert css.headers["content-type"].startswith("text/css") and ".hl" in css.text
 
 
 @pytest.mark.parametrize("params, status, words", [
@@ -176,3 +186,40 @@ def test_real_server_refuses_a_megabyte_query_in_the_url(server):
         status = None  # uvicorn may close the connection on an oversized request line
     assert status is None or 400 <= status < 500
     assert _get(f"{server}/health")[0] == 200  # and keeps serving
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (apt-get install chromium)")
+def test_web_page_in_headless_chromium(server, tmp_path):
+    """Type a query, see the function, move with the keyboard, see highlighted code; screenshot kept."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(server + "/")
+            page.fill("#q", "fibonacci numbers")
+            page.keyboard.press("Enter")
+            first = page.locator("#results li").first
+            first.wait_for()
+            assert first.locator(".name").inner_text() == "fibonacci"
+            assert "mathx.py:1-5" in first.locator(".where").inner_text()
+            page.locator("#code .hl").wait_for()
+            assert "a, b = b, a + b" in page.locator("#code .hl").inner_text()
+            page.locator("#results").click()  # leave the search box, then navigate by keys
+            page.keyboard.press("ArrowDown")
+            assert page.locator("#results li.selected").count() == 1
+            assert page.locator("#results li").nth(1).get_attribute("class") == "selected"
+            page.select_option("#language", "javascript")
+            page.fill("#q", "start a server")
+            page.keyboard.press("Enter")
+            page.wait_for_function("document.querySelector('#results li .name')?.textContent === 'startServer'")
+            assert page.locator("#results li").count() == 1
+            page.screenshot(path=str(tmp_path / "search-page.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (tmp_path / "search-page.png").stat().st_size > 1000
