@@ -210,10 +210,12 @@ def test_web_page_in_headless_chromium(server, tmp_path):
             assert "mathx.py:1-5" in first.locator(".where").inner_text()
             page.locator("#code .hl").wait_for()
             assert "a, b = b, a + b" in page.locator("#code .hl").inner_text()
-            page.locator("#results").click()  # leave the search box, then navigate by keys
-            page.keyboard.press("ArrowDown")
+            second = page.locator("#results li").nth(1)
+            page.keyboard.press("ArrowDown")  # arrows move through results even from the search box
+            page.wait_for_function("document.querySelectorAll('#results li')[1].className === 'selected'")
             assert page.locator("#results li.selected").count() == 1
-            assert page.locator("#results li").nth(1).get_attribute("class") == "selected"
+            page.wait_for_function("name => document.querySelector('#code .title').textContent.endsWith(name)",
+                                   arg=second.locator(".name").inner_text())
             page.select_option("#language", "javascript")
             page.fill("#q", "start a server")
             page.keyboard.press("Enter")
