@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from codelm.errors import UsageError, not_implemented
+from codelm.errors import UsageError
 
 
 def register(commands) -> None:
@@ -16,7 +16,10 @@ def register(commands) -> None:
     p.add_argument("--index", default=".codelm", help="index directory")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port)")
-    commands.add("mcp", "serve an index to coding agents over MCP (stdio)", "codelm mcp --index .codelm", not_implemented)
+    p = commands.add("mcp", "serve an index to coding agents over MCP (stdio)", "codelm mcp --index .codelm",
+                     run_mcp, description="A Model Context Protocol server on stdin/stdout with the tools "
+                     "search_code, show_unit, index_status, reindex and trace_program.")
+    p.add_argument("--index", default=".codelm", help="index directory")
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -25,4 +28,11 @@ def run_serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
     serve(args.index, args.host, args.port)
+    return 0
+
+
+def run_mcp(args: argparse.Namespace) -> int:
+    from codelm.mcp_server import serve_mcp
+
+    serve_mcp(args.index)
     return 0
