@@ -48,23 +48,24 @@ def build_index(root: str | Path, index_dir: str | Path | None = None, model: st
     walked = walk(root)
     index_dir = Path(index_dir) if index_dir else default_index_dir(root)
     db = store.connect(index_dir, create=True)
-    meta = store.read_meta(db)
-    model = model or meta.get("model") or DEFAULT_MODEL
-    if meta.get("model") and meta["model"] != model and not rebuild:
-        raise CodelmError(f"the index at {index_dir} was built with model {meta['model']!r}, not "
-                          f"{model!r}: pass --rebuild to re-embed everything with {model!r}")
-    known = {} if rebuild else dict(db.execute("SELECT path, sha1 FROM files"))
-    current = {f.rel: _file_hash(f) for f in walked.files}
-    changed = [f for f in walked.files if known.get(f.rel) != current[f.rel]]
-    deleted = [p for p in known if p not in current]
-    report = IndexReport(files=len(walked.files),
-                         skipped=[{"path": s.path, "reason": s.reason} for s in walked.skipped])
-    if changed or deleted or rebuild or "generation" not in meta:
-        units = [u for f in changed for u in extract_text(_file_text(f), f.rel, f.language)]
-        report.embedded = _update(db, index_dir, meta, model, rebuild, root, units,
-                                  [f.rel for f in changed], deleted, current, progress)
-    report.units = db.execute("SELECT count(*) FROM units").fetchone()[0]
-    db.close()
+    with store.lock(index_dir):
+        meta = store.read_meta(db)
+        model = model or meta.get("model") or DEFAULT_MODEL
+        if meta.get("model") and meta["model"] != model and not rebuild:
+            raise CodelmError(f"the index at {index_dir} was built with model {meta['model']!r}, not "
+                              f"{model!r}: pass --rebuild to re-embed everything with {model!r}")
+        known = {} if rebuild else dict(db.execute("SELECT path, sha1 FROM files"))
+        current = {f.rel: _file_hash(f) for f in walked.files}
+        changed = [f for f in walked.files if known.get(f.rel) != current[f.rel]]
+        deleted = [p for p in known if p not in current]
+        report = IndexReport(files=len(walked.files),
+                             skipped=[{"path": s.path, "reason": s.reason} for s in walked.skipped])
+        if changed or deleted or rebuild or "generation" not in meta:
+            units = [u for f in changed for u in extract_text(_file_text(f), f.rel, f.language)]
+            report.embedded = _update(db, index_dir, meta, model, rebuild, root, units,
+                                      [f.rel for f in changed], deleted, current, progress)
+        report.units = db.execute("SELECT count(*) FROM units").fetchone()[0]
+        db.close()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 

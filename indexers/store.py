@@ -59,6 +59,20 @@ def connect(index_dir: Path, create: bool = False) -> sqlite3.Connection:
     return db
 
 
+def lock(index_dir: Path):
+    """Hold DIR/lock for one writer: a second `codelm index` on the same DIR gets an error
+    instead of racing the first (the lock goes when the process ends, killed or not)."""
+    import fcntl
+
+    handle = open(Path(index_dir) / "lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        handle.close()
+        raise CodelmError(f"another `codelm index` is writing {index_dir}: wait for it to finish") from err
+    return handle
+
+
 def read_meta(db: sqlite3.Connection) -> dict:
     return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
 

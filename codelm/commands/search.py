@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from codelm.errors import UsageError
@@ -33,6 +34,11 @@ def register(commands) -> None:
     p.add_argument("--language", help="only units in this language (e.g. python)")
     p.add_argument("--path", dest="path_glob", help="only units whose path matches this glob (e.g. 'src/*')")
     p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.add_argument("--check", action="append", default=[], metavar="EXPR",
+                   help="run the top results in a sandbox and rank first those for which this expression "
+                        "holds, f standing for the candidate (repeatable), e.g. --check \"f('1h30m') == 5400\"")
+    p.add_argument("--candidates", type=int, default=20, help="with --check: how many results to run (default 20)")
+    p.add_argument("--budget", type=float, default=20.0, help="with --check: seconds for all the runs (default 20)")
 
 
 def run_index(args: argparse.Namespace) -> int:
@@ -74,13 +80,26 @@ def run_search(args: argparse.Namespace) -> int:
         raise UsageError("give a QUERY or --queries FILE (one of them)")
     if args.k < 1:
         raise UsageError("-k must be at least 1")
+    if args.check:
+        from codelm.verified import make_plan
+
+        make_plan(args.check, args.candidates, args.budget)  # usage errors before the index opens
     queries = read_queries(args.queries) if args.queries else [args.query]
     searcher = open_searcher(args.index)
     for query in queries:
-        results = searcher.search(query, args.k, args.language, args.path_glob)
-        if args.json or args.queries:
-            print(json.dumps({"query": query, "results": results}), flush=True)
+        if args.check:
+            from codelm.verified import verified_search
+
+            found = verified_search(searcher, query, args.check, args.k, args.candidates, args.budget,
+                                    args.language, args.path_glob)
         else:
-            for r in results:
-                print(f"{r['path']}:{r['start_line']}-{r['end_line']}  {r['name']}  ({r['kind']}, {r['score']:.3f})")
+            found = {"query": query, "results": searcher.search(query, args.k, args.language, args.path_glob)}
+        if args.json or args.queries:
+            print(json.dumps(found), flush=True)
+        else:
+            for r in found["results"]:
+                mark = f"  [{r['checks_passed']}/{r['checks_total']} checks]" if args.check else ""
+                print(f"{r['path']}:{r['start_line']}-{r['end_line']}  {r['name']}  ({r['kind']}, {r['score']:.3f}){mark}")
+            if found.get("unchecked"):
+                print(f"{len(found['unchecked'])} candidates not checked (--json lists why)", file=sys.stderr)
     return 0

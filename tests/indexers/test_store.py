@@ -81,3 +81,16 @@ def test_missing_or_corrupt_index_says_run_codelm_index(tmp_path):
     store.connect(tmp_path / "never", create=True).close()  # a database whose first run never finished
     with pytest.raises(CodelmError, match="never completed"):
         Searcher(tmp_path / "never")
+
+
+def test_one_writer_at_a_time(tmp_path):
+    from codelm.errors import CodelmError
+    from indexers import store
+    from indexers.index import build_index
+
+    (tmp_path / "m.py").write_text("def f():\n    return 1\n")
+    index_dir = tmp_path / ".codelm"
+    index_dir.mkdir()
+    with store.lock(index_dir):
+        with pytest.raises(CodelmError, match="another `codelm index`"):
+            build_index(tmp_path, progress=False)
