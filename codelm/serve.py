@@ -10,8 +10,10 @@ import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -60,8 +62,10 @@ def parse_search(params) -> dict:
         raise ApiError(400, f"k must be an integer from 1 to {MAX_K}") from None
     if not 1 <= k <= MAX_K:
         raise ApiError(400, f"k must be from 1 to {MAX_K}, got {k}")
+    checks = params.getlist("check") if hasattr(params, "getlist") else params.get("check", [])
+    checks = [checks] if isinstance(checks, str) else [str(c) for c in checks]
     return {"query": query, "k": k, "language": params.get("language") or None,
-            "path_glob": params.get("path") or None}
+            "path_glob": params.get("path") or None, "checks": checks}
 
 
 async def _json_params(request: Request) -> dict:
@@ -79,30 +83,77 @@ async def _json_params(request: Request) -> dict:
         raise ApiError(400, 'POST /search takes a JSON object such as {"q": "...", "k": 10}') from None
     if not isinstance(params, dict):
         raise ApiError(400, 'POST /search takes a JSON object such as {"q": "...", "k": 10}')
-    return {key: str(value) for key, value in params.items() if value is not None}
+    return {key: value if key == "check" and isinstance(value, list) else str(value)
+            for key, value in params.items() if value is not None}
+
+
+class LiveIndex:
+    """The Searcher of an index, reloaded when a re-index commits a new generation.
+
+    Every call runs inside one SQLite read transaction that starts on the current generation,
+    so a re-index committing meanwhile never mixes two generations in one answer. Use it from
+    one thread at a time (the app's worker thread).
+    """
+
+    def __init__(self, index_dir: str | Path) -> None:
+        from indexers.search import open_searcher
+
+        self._open = lambda: open_searcher(index_dir)
+        self.searcher = self._open()
+
+    def call(self, fn: Callable):
+        """`fn(searcher)` on a consistent snapshot of the newest generation."""
+        while True:
+            db = self.searcher.db
+            db.execute("BEGIN")
+            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            if row is not None and json.loads(row[0]) == self.searcher.meta.get("generation"):
+                break
+            db.execute("COMMIT")
+            self.searcher = self._open()
+            db.close()
+        try:
+            return fn(self.searcher)
+        finally:
+            db.execute("COMMIT")
+
+
+class _WorkerSearcher:
+    """What `verified_search` needs of a Searcher, each search run on the app's worker thread."""
+
+    def __init__(self, live: LiveIndex, worker: ThreadPoolExecutor) -> None:
+        self.live, self.worker = live, worker
+        self.meta = live.searcher.meta
+
+    def search(self, query: str, k: int = 10, language: str | None = None, path_glob: str | None = None) -> list[dict]:
+        return self.worker.submit(self.live.call, lambda s: s.search(query, k, language, path_glob)).result()
 
 
 def create_app(index_dir: str | Path) -> Starlette:
     """The ASGI app serving the index at `index_dir`; the Searcher loads once, here."""
-    from indexers.search import open_searcher
-
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codelm-search")
-    searcher = worker.submit(open_searcher, index_dir).result()
+    live = worker.submit(LiveIndex, index_dir).result()
 
-    async def run(fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(worker, fn, *args)
+    async def run(fn: Callable):
+        return await asyncio.get_running_loop().run_in_executor(worker, live.call, fn)
 
     async def search(request: Request) -> JSONResponse:
         args = parse_search(await _json_params(request) if request.method == "POST" else request.query_params)
-        results = await run(lambda: searcher.search(args["query"], args["k"], args["language"],
-                                                    args["path_glob"]))
+        if args["checks"]:
+            from codelm.verified import make_plan, verified_search
+
+            make_plan(args["checks"])  # bad checks answer 400 before anything runs
+            return JSONResponse(await run_in_threadpool(
+                verified_search, _WorkerSearcher(live, worker), args["query"], args["checks"], args["k"],
+                language=args["language"], path_glob=args["path_glob"]))
+        results = await run(lambda s: s.search(args["query"], args["k"], args["language"], args["path_glob"]))
         return JSONResponse({"query": args["query"], "results": results})
 
     async def unit(request: Request) -> JSONResponse:
         raw = request.path_params["unit_id"]
         if not raw.isdigit() or len(raw) > 18:
             raise ApiError(404, f"no unit with id {raw!r}: ids are the integers /search returns")
-        found = await run(searcher.unit, int(raw))
+        found = await run(lambda s: s.unit(int(raw)))
         if found is None:
             raise ApiError(404, f"no unit with id {raw}: search again, the index may have changed")
         body = {"id": int(raw), **found.__dict__}
@@ -113,7 +164,7 @@ def create_app(index_dir: str | Path) -> Starlette:
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    def read_stats() -> dict:
+    def read_stats(searcher) -> dict:
         db = searcher.db
         return {"index": str(searcher.index_dir),
                 "units": db.execute("SELECT count(*) FROM units").fetchone()[0],
@@ -143,7 +194,7 @@ def create_app(index_dir: str | Path) -> Starlette:
               Route("/health", health), Route("/stats", stats),
               Mount("/static", StaticFiles(directory=WEB_DIR), name="static")]
     app = Starlette(routes=routes, exception_handlers={ApiError: api_error, CodelmError: codelm_error})
-    app.state.searcher = searcher
+    app.state.live = live
     return app
 
 

@@ -111,6 +111,18 @@ def test_post_search_takes_json_and_refuses_a_megabyte(client):
     assert r.status_code == 400 and "JSON object" in r.json()["error"]
 
 
+def test_execution_verified_search(client):
+    r = client.get("/search", params=[("q", "fibonacci"), ("k", 2), ("check", "f(10) == 55"), ("check", "f(1) == 1")])
+    assert r.status_code == 200
+    top = r.json()["results"][0]
+    assert top["name"] == "fibonacci" and top["verified"] is True
+    assert (top["checks_passed"], top["checks_total"]) == (2, 2)
+    post = client.post("/search", json={"q": "fibonacci", "k": 1, "check": ["f(10) == 55"]}).json()
+    assert post["results"][0]["verified"] is True
+    bad = client.get("/search", params={"q": "fibonacci", "check": "f(("})
+    assert bad.status_code == 400 and bad.json()["error"]
+
+
 def test_k_at_the_maximum_is_fine(client):
     assert client.get("/search", params={"q": "sort", "k": MAX_K}).status_code == 200
 
@@ -225,3 +237,14 @@ def test_web_page_in_headless_chromium(server, tmp_path):
         finally:
             browser.close()
     assert (tmp_path / "search-page.png").stat().st_size > 1000
+
+
+def test_search_sees_a_reindex_without_restart(client, index_dir):
+    """Last in this module: it changes the shared repository."""
+    before = client.get("/stats").json()["generation"]
+    (index_dir.parent / "strings.py").write_text("def reverse_words(text):\n    return ' '.join(text.split()[::-1])\n")
+    build_index(index_dir.parent, index_dir, progress=False)
+    top = client.get("/search", params={"q": "reverse the order of words", "k": 1}).json()["results"][0]
+    assert top["name"] == "reverse_words"
+    assert client.get(f"/units/{top['id']}").json()["path"] == "strings.py"
+    assert client.get("/stats").json()["generation"] == before + 1
