@@ -35,8 +35,13 @@ class IndexService:
             self._searcher = open_searcher(self.index_dir)
         return self._searcher
 
-    def search(self, query: str, k: int, language: str | None, path: str | None) -> dict:
+    def search(self, query: str, k: int, language: str | None, path: str | None,
+               checks: list[str] | None = None) -> dict:
         with self._lock:
+            if checks:
+                from codelm.verified import verified_search
+
+                return verified_search(self.searcher(), query, checks, k, language=language, path_glob=path)
             return {"query": query, "results": self.searcher().search(query, k, language, path)}
 
     def unit(self, unit_id: int) -> dict:
@@ -100,10 +105,13 @@ def create_server(index_dir: str | Path):
     @_tool_errors
     def search_code(query: Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS)],
                     k: Annotated[int, Field(ge=1, le=100)] = 10,
-                    language: str | None = None, path: str | None = None) -> dict:
+                    language: str | None = None, path: str | None = None,
+                    checks: Annotated[list[str] | None, Field(max_length=20)] = None) -> dict:
         """Find functions, methods and classes for a natural-language or code query, best first.
-        `language` keeps one language (e.g. python); `path` is a glob on file paths (e.g. src/*)."""
-        return service.search(query, k, language, path)
+        `language` keeps one language (e.g. python); `path` is a glob on file paths (e.g. src/*).
+        `checks` (Python only) are expressions run on the top candidates in a sandbox, `f` standing
+        for the candidate, e.g. ["f('1h30m') == 5400"]: candidates passing them all come first."""
+        return service.search(query, k, language, path, checks)
 
     @server.tool()
     @_tool_errors

@@ -46,6 +46,8 @@ def test_tools_over_stdio(repo):
     async def calls(session):
         tools = {t.name for t in (await session.list_tools()).tools}
         found = _json(await session.call_tool("search_code", {"query": "fibonacci numbers", "k": 1}))
+        checked = _json(await session.call_tool("search_code", {"query": "fibonacci", "k": 1,
+                                                                "checks": ["f(10) == 55"]}))
         unit = _json(await session.call_tool("show_unit", {"unit_id": found["results"][0]["id"]}))
         status = _json(await session.call_tool("index_status", {}))
         (repo / "strings.py").write_text("def reverse_words(text):\n    return ' '.join(text.split()[::-1])\n")
@@ -61,11 +63,12 @@ def test_tools_over_stdio(repo):
                   await session.call_tool("reindex", {"path": "/no/such/dir"}),
                   await session.call_tool("no_such_tool", {})]
         still = _json(await session.call_tool("index_status", {}))
-        return tools, found, unit, status, report, after, trace, errors, still
+        return tools, found, checked, unit, status, report, after, trace, errors, still
 
-    tools, found, unit, status, report, after, trace, errors, still = anyio.run(_session_calls, repo / ".codelm", calls)
+    tools, found, checked, unit, status, report, after, trace, errors, still = anyio.run(_session_calls, repo / ".codelm", calls)
     assert tools == {"search_code", "show_unit", "index_status", "reindex", "trace_program"}
     assert found["results"][0]["name"] == "fibonacci"
+    assert checked["results"][0]["verified"] is True
     assert unit["path"] == "mathx.py" and "a, b = b, a + b" in unit["code"]
     assert (status["units"], status["files"], status["model"]) == (2, 2, "minilm")
     assert report["files"] == 3 and report["embedded"] == 1
