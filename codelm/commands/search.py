@@ -34,6 +34,10 @@ def register(commands) -> None:
     p.add_argument("--language", help="only units in this language (e.g. python)")
     p.add_argument("--path", dest="path_glob", help="only units whose path matches this glob (e.g. 'src/*')")
     p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.add_argument("--format", choices=("text", "json", "jsonl", "vimgrep"), default="text",
+                   help="json: one result set a line (as --json); jsonl: one result a line; "
+                        "vimgrep: path:line:col:name for editors' quickfix lists")
+    p.add_argument("--threshold", type=float, help="drop results scoring below this")
     p.add_argument("--check", action="append", default=[], metavar="EXPR",
                    help="run the top results in a sandbox and rank first those for which this expression "
                         "holds, f standing for the candidate (repeatable), e.g. --check \"f('1h30m') == 5400\"")
@@ -94,7 +98,15 @@ def run_search(args: argparse.Namespace) -> int:
                                     args.language, args.path_glob)
         else:
             found = {"query": query, "results": searcher.search(query, args.k, args.language, args.path_glob)}
-        if args.json or args.queries:
+        if args.threshold is not None:
+            found["results"] = [r for r in found["results"] if r["score"] >= args.threshold]
+        if args.format == "vimgrep":
+            for r in found["results"]:
+                print(f"{r['path']}:{r['start_line']}:1:{r['name']}")
+        elif args.format == "jsonl":
+            for r in found["results"]:
+                print(json.dumps({"query": query, **r}), flush=True)
+        elif args.json or args.queries or args.format == "json":
             print(json.dumps(found), flush=True)
         else:
             for r in found["results"]:
