@@ -248,3 +248,32 @@ def test_search_sees_a_reindex_without_restart(client, index_dir):
     assert top["name"] == "reverse_words"
     assert client.get(f"/units/{top['id']}").json()["path"] == "strings.py"
     assert client.get("/stats").json()["generation"] == before + 1
+
+
+@pytest.mark.slow
+def test_searches_during_a_reindex_never_fail(server, index_dir):
+    """Clients keep searching the real server while the index is rebuilt twice under it."""
+    import threading
+
+    stop = threading.Event()
+    answers: list[tuple[int, dict]] = []
+
+    def client_loop():
+        while not stop.is_set():
+            answers.append(_get(f"{server}/search?q=fibonacci&k=5"))
+
+    threads = [threading.Thread(target=client_loop) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(2):
+            (index_dir.parent / f"extra{n}.py").write_text(f"def extra_{n}(x):\n    return x + {n}\n")
+            build_index(index_dir.parent, index_dir, progress=False)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert answers and all(status == 200 for status, _ in answers)
+    assert all(body["results"][0]["name"] == "fibonacci" for _, body in answers)
+    status, stats = _get(f"{server}/stats")
+    assert status == 200 and stats["units"] == 8
