@@ -25,6 +25,11 @@ def register(commands) -> None:
     p.add_argument("--model", help="encoder: 'minilm' (embedded default) or a checkpoint directory")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything (e.g. after changing --model)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--exclude", action="append", metavar="PATTERN",
+                   help="skip files matching this gitignore-style pattern (repeatable); stored with the "
+                        "index and reused by later runs until given again (--exclude '' clears them)")
+    p.add_argument("--include", action="append", metavar="PATTERN",
+                   help="index only files matching this pattern (repeatable); stored like --exclude")
     p = commands.add("search", "search an index in plain English or by code",
                      "codelm search \"read the config file and merge defaults\" -k 5", run_search)
     p.add_argument("query", nargs="?", help="natural language or a code snippet")
@@ -48,13 +53,19 @@ def register(commands) -> None:
 def run_index(args: argparse.Namespace) -> int:
     from indexers.index import build_index
 
-    report = build_index(args.path, args.index, args.model, rebuild=args.rebuild, progress=True)
+    report = build_index(args.path, args.index, args.model, rebuild=args.rebuild, progress=True,
+                         exclude=_patterns(args.exclude), include=_patterns(args.include))
     if args.json:
         print(json.dumps(report.to_json()))
     else:
         print(f"indexed {report.files} files, {report.units} units ({report.embedded} embedded) "
               f"in {report.seconds:.1f}s; skipped {len(report.skipped)} files")
     return 0
+
+
+def _patterns(given: list[str] | None) -> list[str] | None:
+    """None (reuse the stored patterns) when not given; else the non-empty patterns."""
+    return None if given is None else [p for p in given if p.strip()]
 
 
 def read_queries(path: str) -> list[str]:
