@@ -30,6 +30,9 @@ def register(commands) -> None:
                         "index and reused by later runs until given again (--exclude '' clears them)")
     p.add_argument("--include", action="append", metavar="PATTERN",
                    help="index only files matching this pattern (repeatable); stored like --exclude")
+    p.add_argument("--watch", action="store_true",
+                   help="after indexing, keep watching PATH and re-index changed files until Ctrl-C "
+                        "(a running `codelm serve` picks the changes up)")
     p = commands.add("search", "search an index in plain English or by code",
                      "codelm search \"read the config file and merge defaults\" -k 5", run_search)
     p.add_argument("query", nargs="?", help="natural language or a code snippet")
@@ -60,7 +63,23 @@ def run_index(args: argparse.Namespace) -> int:
     else:
         print(f"indexed {report.files} files, {report.units} units ({report.embedded} embedded) "
               f"in {report.seconds:.1f}s; skipped {len(report.skipped)} files")
+    if args.watch:
+        _watch(args)
     return 0
+
+
+def _watch(args: argparse.Namespace) -> None:
+    """Re-index on every change until interrupted; one line on stderr per update."""
+    from indexers.watch import watch
+
+    print(f"watching {args.path} (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        watch(args.path, args.index, args.model,
+              on_update=lambda r: print(f"re-indexed: {r.units} units ({r.embedded} embedded) in "
+                                        f"{r.seconds:.1f}s", file=sys.stderr, flush=True),
+              on_error=lambda err: print(f"error: {err}", file=sys.stderr, flush=True))
+    except KeyboardInterrupt:
+        pass
 
 
 def _patterns(given: list[str] | None) -> list[str] | None:
