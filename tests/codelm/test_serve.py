@@ -155,14 +155,15 @@ def _get(url: str) -> tuple[int, dict]:
 
 
 @pytest.fixture(scope="module")
-def server(index_dir):
+def server(index_dir, tmp_path_factory):
     """`codelm serve` as a user runs it, on a free loopback port; yields its base URL."""
     import os
 
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    log = tmp_path_factory.mktemp("serve") / "serve.log"  # a file: a full pipe would block the server
     proc = subprocess.Popen([sys.executable, "-m", "codelm", "serve", "--index", str(index_dir),
-                             "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+                             "--port", str(port)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -173,7 +174,7 @@ def server(index_dir):
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"codelm serve did not start: {proc.stderr.read()[-2000:]}")
+            pytest.fail(f"codelm serve did not start: {log.read_text()[-2000:]}")
         time.sleep(0.2)
     yield url
     proc.terminate()
