@@ -278,3 +278,10 @@ def test_searches_during_a_reindex_never_fail(server, index_dir):
     assert all(body["results"][0]["name"] == "fibonacci" for _, body in answers)
     status, stats = _get(f"{server}/stats")
     assert status == 200 and stats["units"] == 8
+
+
+def test_serve_command_errors(tmp_path, codelm_cli):
+    r = codelm_cli("serve", "--index", str(tmp_path), "--port", "70000")
+    assert r.returncode == 2 and "--port" in r.stderr
+    r = codelm_cli("serve", "--index", str(tmp_path / "none"), "--port", "0")
+    assert r.returncode == 1 and "no usable index" in r.stderr
