@@ -37,16 +37,20 @@ def default_index_dir(root: str | Path) -> Path:
 
 
 def build_index(root: str | Path, index_dir: str | Path | None = None, model: str | None = None,
-                rebuild: bool = False, progress: bool = True) -> IndexReport:
+                rebuild: bool = False, progress: bool = True, exclude: list[str] | None = None,
+                include: list[str] | None = None) -> IndexReport:
     """Index the source files under `root` into `index_dir` (default ROOT/.codelm).
 
     Re-running embeds only units whose content changed and drops deleted files. An index
     built with another model is an error unless `rebuild`, which starts it afresh.
+    `exclude`/`include` are gitignore-syntax patterns, stored with the index: None reuses
+    the stored ones, a list (even empty) replaces them.
     """
     started = time.perf_counter()
     root = Path(root)
-    walked = walk(root)
     index_dir = Path(index_dir) if index_dir else default_index_dir(root)
+    exclude, include = _patterns(index_dir, exclude, include)
+    walked = walk(root, exclude, include)
     db = store.connect(index_dir, create=True)
     with store.lock(index_dir):
         meta = store.read_meta(db)
@@ -64,6 +68,7 @@ def build_index(root: str | Path, index_dir: str | Path | None = None, model: st
             units = [u for f in changed for u in extract_text(_file_text(f), f.rel, f.language)]
             report.embedded = _update(db, index_dir, meta, model, rebuild, root, units,
                                       [f.rel for f in changed], deleted, current, progress)
+        store.write_meta(db, exclude=exclude, include=include)  # the next re-index reuses them
         report.units = db.execute("SELECT count(*) FROM units").fetchone()[0]
         db.close()
     report.seconds = round(time.perf_counter() - started, 3)
@@ -111,6 +116,18 @@ def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, root: Pa
         raise
     store.remove_stale(index_dir, generation)
     return len(todo)
+
+
+def _patterns(index_dir: Path, exclude: list[str] | None,
+              include: list[str] | None) -> tuple[list[str], list[str]]:
+    """The exclude and include patterns to use: those given, else those stored with the index."""
+    meta = {}
+    if (index_dir / store.DB_NAME).is_file():
+        db = store.connect(index_dir)
+        meta = store.read_meta(db)
+        db.close()
+    return (list(meta.get("exclude", [])) if exclude is None else list(exclude),
+            list(meta.get("include", [])) if include is None else list(include))
 
 
 def _file_hash(f) -> str:

@@ -25,6 +25,14 @@ def register(commands) -> None:
     p.add_argument("--model", help="encoder: 'minilm' (embedded default) or a checkpoint directory")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything (e.g. after changing --model)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--exclude", action="append", metavar="PATTERN",
+                   help="skip files matching this gitignore-style pattern (repeatable); stored with the "
+                        "index and reused by later runs until given again (--exclude '' clears them)")
+    p.add_argument("--include", action="append", metavar="PATTERN",
+                   help="index only files matching this pattern (repeatable); stored like --exclude")
+    p.add_argument("--watch", action="store_true",
+                   help="after indexing, keep watching PATH and re-index changed files until Ctrl-C "
+                        "(a running `codelm serve` picks the changes up)")
     p = commands.add("search", "search an index in plain English or by code",
                      "codelm search \"read the config file and merge defaults\" -k 5", run_search)
     p.add_argument("query", nargs="?", help="natural language or a code snippet")
@@ -34,6 +42,10 @@ def register(commands) -> None:
     p.add_argument("--language", help="only units in this language (e.g. python)")
     p.add_argument("--path", dest="path_glob", help="only units whose path matches this glob (e.g. 'src/*')")
     p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.add_argument("--format", choices=("text", "json", "jsonl", "vimgrep"), default="text",
+                   help="json: one result set a line (as --json); jsonl: one result a line; "
+                        "vimgrep: path:line:col:name for editors' quickfix lists")
+    p.add_argument("--threshold", type=float, help="drop results scoring below this")
     p.add_argument("--check", action="append", default=[], metavar="EXPR",
                    help="run the top results in a sandbox and rank first those for which this expression "
                         "holds, f standing for the candidate (repeatable), e.g. --check \"f('1h30m') == 5400\"")
@@ -44,13 +56,35 @@ def register(commands) -> None:
 def run_index(args: argparse.Namespace) -> int:
     from indexers.index import build_index
 
-    report = build_index(args.path, args.index, args.model, rebuild=args.rebuild, progress=True)
+    report = build_index(args.path, args.index, args.model, rebuild=args.rebuild, progress=True,
+                         exclude=_patterns(args.exclude), include=_patterns(args.include))
     if args.json:
         print(json.dumps(report.to_json()))
     else:
         print(f"indexed {report.files} files, {report.units} units ({report.embedded} embedded) "
               f"in {report.seconds:.1f}s; skipped {len(report.skipped)} files")
+    if args.watch:
+        _watch(args)
     return 0
+
+
+def _watch(args: argparse.Namespace) -> None:
+    """Re-index on every change until interrupted; one line on stderr per update."""
+    from indexers.watch import watch
+
+    print(f"watching {args.path} (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        watch(args.path, args.index, args.model,
+              on_update=lambda r: print(f"re-indexed: {r.units} units ({r.embedded} embedded) in "
+                                        f"{r.seconds:.1f}s", file=sys.stderr, flush=True),
+              on_error=lambda err: print(f"error: {err}", file=sys.stderr, flush=True))
+    except KeyboardInterrupt:
+        pass
+
+
+def _patterns(given: list[str] | None) -> list[str] | None:
+    """None (reuse the stored patterns) when not given; else the non-empty patterns."""
+    return None if given is None else [p for p in given if p.strip()]
 
 
 def read_queries(path: str) -> list[str]:
@@ -94,7 +128,15 @@ def run_search(args: argparse.Namespace) -> int:
                                     args.language, args.path_glob)
         else:
             found = {"query": query, "results": searcher.search(query, args.k, args.language, args.path_glob)}
-        if args.json or args.queries:
+        if args.threshold is not None:
+            found["results"] = [r for r in found["results"] if r["score"] >= args.threshold]
+        if args.format == "vimgrep":
+            for r in found["results"]:
+                print(f"{r['path']}:{r['start_line']}:1:{r['name']}")
+        elif args.format == "jsonl":
+            for r in found["results"]:
+                print(json.dumps({"query": query, **r}), flush=True)
+        elif args.json or args.queries or args.format == "json":
             print(json.dumps(found), flush=True)
         else:
             for r in found["results"]:

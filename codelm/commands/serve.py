@@ -1,9 +1,38 @@
 """Serve an index over HTTP and MCP."""
 
-from codelm.errors import not_implemented
+from __future__ import annotations
+
+import argparse
+
+from codelm.errors import UsageError
 
 
 def register(commands) -> None:
     """Add this area's subcommands."""
-    commands.add("serve", "serve an index over HTTP with a web page", "codelm serve --index .codelm", not_implemented)
-    commands.add("mcp", "serve an index to coding agents over MCP (stdio)", "codelm mcp --index .codelm", not_implemented)
+    p = commands.add("serve", "serve an index over HTTP with a web page", "codelm serve --index .codelm",
+                     run_serve, description="Loads the index and model once and answers a JSON API "
+                     "(/search?q=...&k=..&language=..&path=.., /units/ID, /health, /stats) and a search "
+                     "page at /. k is 1..100; queries are at most 10 KB.")
+    p.add_argument("--index", default=".codelm", help="index directory")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port)")
+    p = commands.add("mcp", "serve an index to coding agents over MCP (stdio)", "codelm mcp --index .codelm",
+                     run_mcp, description="A Model Context Protocol server on stdin/stdout with the tools "
+                     "search_code, show_unit, index_status, reindex and trace_program.")
+    p.add_argument("--index", default=".codelm", help="index directory")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from codelm.serve import serve
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
+    serve(args.index, args.host, args.port)
+    return 0
+
+
+def run_mcp(args: argparse.Namespace) -> int:
+    from codelm.mcp_server import serve_mcp
+
+    serve_mcp(args.index)
+    return 0

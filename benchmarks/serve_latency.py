@@ -1,0 +1,107 @@
+"""Warm search latency through HTTP (`codelm serve`) against the cold `codelm search` command.
+
+Indexes a copy of some standard-library packages, starts `codelm serve` on a loopback port,
+then times a bounded number of GET /search requests with 1 and with 8 concurrent clients
+(p50/p99, errors), and the whole `codelm search` command (model load included) a few times.
+
+    python benchmarks/serve_latency.py [--small]     # prints one JSON object
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+QUERIES = ["parse an email address", "read a json file", "send an http request", "join url parts",
+           "decode base64 text", "format a date header", "split a string into tokens", "escape html",
+           "compute a checksum", "create a temporary directory", "sort a list of records", "open a socket"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def timed_get(url: str) -> tuple[float, bool]:
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r:
+            ok = r.status == 200 and "results" in json.loads(r.read())
+    except Exception:  # noqa: BLE001 - every failure counts as an error
+        ok = False
+    return (time.perf_counter() - start) * 1000, ok
+
+
+def load(base: str, clients: int, requests: int) -> dict:
+    urls = [f"{base}/search?q={urllib.parse.quote(QUERIES[i % len(QUERIES)])}&k=10" for i in range(requests)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        out = list(pool.map(timed_get, urls))
+    wall = time.perf_counter() - start
+    ms = [t for t, _ in out]
+    return {"clients": clients, "requests": requests, "errors": sum(not ok for _, ok in out),
+            "p50_ms": round(percentile(ms, 50), 1), "p99_ms": round(percentile(ms, 99), 1),
+            "throughput_qps": round(requests / wall, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="a small index and fewer requests")
+    args = parser.parse_args()
+    from indexers.index import build_index
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    packages = ["json", "email"] if args.small else ["json", "email", "http", "asyncio", "urllib", "xml", "logging"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "repo"
+        for name in packages:
+            shutil.copytree(stdlib / name, repo / name, ignore=shutil.ignore_patterns("test*", "__pycache__"))
+        report = build_index(repo, Path(tmp) / "index", progress=False)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen([sys.executable, "-m", "codelm", "serve", "--index", str(Path(tmp) / "index"),
+                                   "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            while not timed_get(f"{base}/search?q=warm")[1]:
+                if server.poll() is not None:
+                    raise SystemExit("codelm serve exited")
+                time.sleep(0.2)
+            n = 40 if args.small else 200
+            load(base, 1, 10)  # warm-up
+            one, eight = load(base, 1, n), load(base, 8, n)
+        finally:
+            server.terminate()
+            server.wait()
+        cold = []
+        for query in QUERIES[:2 if args.small else 3]:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "codelm", "search", query, "--index", str(Path(tmp) / "index"),
+                            "--json"], env=env, check=True, capture_output=True)
+            cold.append((time.perf_counter() - start) * 1000)
+    cold_ms = statistics.median(cold)
+    print(json.dumps({"units": report.units, "files": report.files, "http_1_client": one, "http_8_clients": eight,
+                      "cold_cli_median_ms": round(cold_ms, 1),
+                      "cold_over_warm_p50": round(cold_ms / one["p50_ms"], 1),
+                      "note": "timings on shared, loaded CPU cores are noisy"}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""An MCP server over stdio (the official `mcp` SDK): search an index, show units, re-index, trace.
+
+Tool arguments are validated by their type annotations (pydantic, via the SDK); failures the
+caller can act on come back as tool errors (`is_error=True` with a one-line message).
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Callable
+
+from pydantic import Field
+
+from codelm.errors import CodelmError
+
+MAX_QUERY_CHARS = 10_000
+MAX_SOURCE_CHARS = 200_000
+
+
+class IndexService:
+    """One index, its Searcher loaded on first use and reloaded after a re-index; thread-safe."""
+
+    def __init__(self, index_dir: str | Path) -> None:
+        self.index_dir = Path(index_dir)
+        self._lock = threading.Lock()
+        self._searcher = None
+
+    def searcher(self):
+        """The loaded Searcher (call with the lock held)."""
+        from indexers.search import open_searcher
+
+        if self._searcher is None:
+            self._searcher = open_searcher(self.index_dir)
+        return self._searcher
+
+    def search(self, query: str, k: int, language: str | None, path: str | None,
+               checks: list[str] | None = None) -> dict:
+        with self._lock:
+            if checks:
+                from codelm.verified import verified_search
+
+                return verified_search(self.searcher(), query, checks, k, language=language, path_glob=path)
+            return {"query": query, "results": self.searcher().search(query, k, language, path)}
+
+    def unit(self, unit_id: int) -> dict:
+        with self._lock:
+            found = self.searcher().unit(unit_id)
+        if found is None:
+            raise CodelmError(f"no unit with id {unit_id}: use an id that search_code returned")
+        return {"id": unit_id, **found.__dict__}
+
+    def status(self) -> dict:
+        from indexers import store
+
+        with self._lock:
+            db = store.connect(self.index_dir)
+            try:
+                meta = store.read_meta(db)
+                units = db.execute("SELECT count(*) FROM units").fetchone()[0]
+                files = db.execute("SELECT count(*) FROM files").fetchone()[0]
+            finally:
+                db.close()
+        return {"index": str(self.index_dir), "units": units, "files": files, "model": meta.get("model"),
+                "schema": meta.get("schema_version"), "generation": meta.get("generation"),
+                "roots": meta.get("roots", []), "updated": meta.get("updated")}
+
+    def reindex(self, path: str | None) -> dict:
+        from indexers.index import build_index
+
+        roots = [path] if path else self.status()["roots"]
+        if not roots:
+            raise CodelmError("the index records no root: pass path, the repository to index")
+        if not Path(roots[0]).is_dir():
+            raise CodelmError(f"{roots[0]} is not a directory: pass path, the repository to index")
+        with self._lock:
+            report = build_index(roots[0], self.index_dir, progress=False)
+            self._searcher = None  # the next search loads the new generation
+        return report.to_json()
+
+
+def _tool_errors(fn: Callable) -> Callable:
+    """Turn CodelmError (and bad values) into MCP tool errors the caller can read."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (CodelmError, ValueError) as err:
+            raise ToolError(str(err)) from err
+    return wrapper
+
+
+def create_server(index_dir: str | Path):
+    """The MCP server (an `MCPServer`) for the index at `index_dir`."""
+    from mcp.server.mcpserver import MCPServer
+
+    service = IndexService(index_dir)
+    server = MCPServer("codelm", instructions="Search this code index in plain English or by code; "
+                       "show a unit's source by id; re-index after edits; trace a Python program.")
+
+    @server.tool()
+    @_tool_errors
+    def search_code(query: Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS)],
+                    k: Annotated[int, Field(ge=1, le=100)] = 10,
+                    language: str | None = None, path: str | None = None,
+                    checks: Annotated[list[str] | None, Field(max_length=20)] = None) -> dict:
+        """Find functions, methods and classes for a natural-language or code query, best first.
+        `language` keeps one language (e.g. python); `path` is a glob on file paths (e.g. src/*).
+        `checks` (Python only) are expressions run on the top candidates in a sandbox, `f` standing
+        for the candidate, e.g. ["f('1h30m') == 5400"]: candidates passing them all come first."""
+        return service.search(query, k, language, path, checks)
+
+    @server.tool()
+    @_tool_errors
+    def show_unit(unit_id: Annotated[int, Field(ge=0)]) -> dict:
+        """The full source and fields (path, name, lines, signature, docstring) of a unit by id."""
+        return service.unit(unit_id)
+
+    @server.tool()
+    @_tool_errors
+    def index_status() -> dict:
+        """What the index holds: units, files, model, schema version, generation, roots."""
+        return service.status()
+
+    @server.tool()
+    @_tool_errors
+    def reindex(path: str | None = None) -> dict:
+        """Re-index changed files (of `path`, default the indexed root); only changes are embedded."""
+        return service.reindex(path)
+
+    @server.tool()
+    @_tool_errors
+    def trace_program(source: Annotated[str, Field(min_length=1, max_length=MAX_SOURCE_CHARS)],
+                      stdin: str = "", timeout_s: Annotated[float, Field(gt=0, le=30)] = 5.0) -> dict:
+        """Run a Python program in a sandbox and return its line-by-line trace (status, stdout,
+        error, steps with the local variables after each line)."""
+        from tracer.sandbox import Limits
+        from tracer.trace import trace_source
+
+        return trace_source(source, stdin=stdin, limits=Limits(timeout_s=timeout_s)).to_json()
+
+    return server
+
+
+def serve_mcp(index_dir: str | Path) -> None:
+    """Answer MCP over stdin/stdout until the client closes it."""
+    if not (Path(index_dir) / "index.sqlite").is_file():
+        raise CodelmError(f"no usable index at {index_dir} (missing): run `codelm index PATH --index {index_dir}`")
+    create_server(index_dir).run("stdio")

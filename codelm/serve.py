@@ -1,0 +1,206 @@
+"""A warm search server: the index and model loaded once, a JSON API and a web page (Starlette).
+
+Searches run one at a time on a single worker thread: the Searcher's SQLite connection and
+torch are not meant to be shared between threads, and one query is too small to split anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from codelm.errors import CodelmError
+
+MAX_QUERY_BYTES = 10_000  # a longer query answers 413
+MAX_K = 100  # k above this answers 400 (never clamped silently)
+WEB_DIR = Path(__file__).parent / "web"
+
+
+class ApiError(Exception):
+    """An error answered as JSON `{"error": message}` with an HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def highlight(code: str, language: str, first_line: int = 1) -> str:
+    """The code as HTML (pygments, CSS classes under `.hl`), lines numbered from `first_line`."""
+    from pygments import highlight as render
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import TextLexer, get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        lexer = get_lexer_by_name(language)
+    except ClassNotFound:
+        lexer = TextLexer()
+    return render(code, lexer, HtmlFormatter(cssclass="hl", linenos="inline", linenostart=first_line))
+
+
+def parse_search(params) -> dict:
+    """Validated search arguments from query parameters; raises ApiError (400/413)."""
+    query = params.get("q", "")
+    if len(query.encode("utf-8")) > MAX_QUERY_BYTES:
+        raise ApiError(413, f"query too long: at most {MAX_QUERY_BYTES} bytes")
+    if not query.strip():
+        raise ApiError(400, "empty query: pass q=what the code should do, or a code snippet")
+    try:
+        k = int(params.get("k", "10"))
+    except ValueError:
+        raise ApiError(400, f"k must be an integer from 1 to {MAX_K}") from None
+    if not 1 <= k <= MAX_K:
+        raise ApiError(400, f"k must be from 1 to {MAX_K}, got {k}")
+    checks = params.getlist("check") if hasattr(params, "getlist") else params.get("check", [])
+    checks = [checks] if isinstance(checks, str) else [str(c) for c in checks]
+    return {"query": query, "k": k, "language": params.get("language") or None,
+            "path_glob": params.get("path") or None, "checks": checks}
+
+
+async def _json_params(request: Request) -> dict:
+    """POST /search takes the same parameters as a JSON object (for long code snippets)."""
+    if int(request.headers.get("content-length") or 0) > 4 * MAX_QUERY_BYTES:
+        raise ApiError(413, f"request too large: a query is at most {MAX_QUERY_BYTES} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > 4 * MAX_QUERY_BYTES:
+            raise ApiError(413, f"request too large: a query is at most {MAX_QUERY_BYTES} bytes")
+    try:
+        params = json.loads(body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, 'POST /search takes a JSON object such as {"q": "...", "k": 10}') from None
+    if not isinstance(params, dict):
+        raise ApiError(400, 'POST /search takes a JSON object such as {"q": "...", "k": 10}')
+    return {key: value if key == "check" and isinstance(value, list) else str(value)
+            for key, value in params.items() if value is not None}
+
+
+class LiveIndex:
+    """The Searcher of an index, reloaded when a re-index commits a new generation.
+
+    Every call runs inside one SQLite read transaction that starts on the current generation,
+    so a re-index committing meanwhile never mixes two generations in one answer. Use it from
+    one thread at a time (the app's worker thread).
+    """
+
+    def __init__(self, index_dir: str | Path) -> None:
+        from indexers.search import open_searcher
+
+        self._open = lambda: open_searcher(index_dir)
+        self.searcher = self._open()
+
+    def call(self, fn: Callable):
+        """`fn(searcher)` on a consistent snapshot of the newest generation."""
+        while True:
+            db = self.searcher.db
+            db.execute("BEGIN")
+            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            if row is not None and json.loads(row[0]) == self.searcher.meta.get("generation"):
+                break
+            db.execute("COMMIT")
+            self.searcher = self._open()
+            db.close()
+        try:
+            return fn(self.searcher)
+        finally:
+            db.execute("COMMIT")
+
+
+class _WorkerSearcher:
+    """What `verified_search` needs of a Searcher, each search run on the app's worker thread."""
+
+    def __init__(self, live: LiveIndex, worker: ThreadPoolExecutor) -> None:
+        self.live, self.worker = live, worker
+        self.meta = live.searcher.meta
+
+    def search(self, query: str, k: int = 10, language: str | None = None, path_glob: str | None = None) -> list[dict]:
+        return self.worker.submit(self.live.call, lambda s: s.search(query, k, language, path_glob)).result()
+
+
+def create_app(index_dir: str | Path) -> Starlette:
+    """The ASGI app serving the index at `index_dir`; the Searcher loads once, here."""
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codelm-search")
+    live = worker.submit(LiveIndex, index_dir).result()
+
+    async def run(fn: Callable):
+        return await asyncio.get_running_loop().run_in_executor(worker, live.call, fn)
+
+    async def search(request: Request) -> JSONResponse:
+        args = parse_search(await _json_params(request) if request.method == "POST" else request.query_params)
+        if args["checks"]:
+            from codelm.verified import make_plan, verified_search
+
+            make_plan(args["checks"])  # bad checks answer 400 before anything runs
+            return JSONResponse(await run_in_threadpool(
+                verified_search, _WorkerSearcher(live, worker), args["query"], args["checks"], args["k"],
+                language=args["language"], path_glob=args["path_glob"]))
+        results = await run(lambda s: s.search(args["query"], args["k"], args["language"], args["path_glob"]))
+        return JSONResponse({"query": args["query"], "results": results})
+
+    async def unit(request: Request) -> JSONResponse:
+        raw = request.path_params["unit_id"]
+        if not raw.isdigit() or len(raw) > 18:
+            raise ApiError(404, f"no unit with id {raw!r}: ids are the integers /search returns")
+        found = await run(lambda s: s.unit(int(raw)))
+        if found is None:
+            raise ApiError(404, f"no unit with id {raw}: search again, the index may have changed")
+        body = {"id": int(raw), **found.__dict__}
+        if request.query_params.get("html"):
+            body["highlighted"] = highlight(found.code, found.language, found.start_line)
+        return JSONResponse(body)
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    def read_stats(searcher) -> dict:
+        db = searcher.db
+        return {"index": str(searcher.index_dir),
+                "units": db.execute("SELECT count(*) FROM units").fetchone()[0],
+                "files": db.execute("SELECT count(*) FROM files").fetchone()[0],
+                "model": searcher.meta.get("model"), "schema": searcher.meta.get("schema_version"),
+                "generation": searcher.meta.get("generation"),
+                "languages": [lang for (lang,) in db.execute("SELECT DISTINCT language FROM units ORDER BY 1")]}
+
+    async def stats(request: Request) -> JSONResponse:
+        return JSONResponse(await run(read_stats))
+
+    async def page(request: Request) -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html")
+
+    async def highlight_css(request: Request) -> Response:
+        from pygments.formatters import HtmlFormatter
+
+        return Response(HtmlFormatter().get_style_defs(".hl"), media_type="text/css")
+
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    async def codelm_error(request: Request, exc: CodelmError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    routes = [Route("/", page), Route("/highlight.css", highlight_css), Route("/search", search, methods=["GET", "POST"]), Route("/units/{unit_id}", unit),
+              Route("/health", health), Route("/stats", stats),
+              Mount("/static", StaticFiles(directory=WEB_DIR), name="static")]
+    app = Starlette(routes=routes, exception_handlers={ApiError: api_error, CodelmError: codelm_error})
+    app.state.live = live
+    return app
+
+
+def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve the index with uvicorn until interrupted."""
+    import uvicorn
+
+    app = create_app(index_dir)
+    uvicorn.run(app, host=host, port=port, log_level="info")

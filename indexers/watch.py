@@ -1,0 +1,69 @@
+"""Keep an index fresh: re-index (incrementally) whenever files under the root change (watchdog)."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from pathlib import Path
+from typing import Callable
+
+from codelm.errors import CodelmError
+from indexers.index import IndexReport, build_index, default_index_dir
+
+IGNORED_EVENTS = {"opened", "closed_no_write"}
+
+
+def watch(root: str | Path, index_dir: str | Path | None = None, model: str | None = None,
+          stop: threading.Event | None = None, on_update: Callable[[IndexReport], None] | None = None,
+          on_error: Callable[[CodelmError], None] | None = None, debounce_s: float = 0.2) -> None:
+    """Re-index `root` into `index_dir` after each burst of file changes, until `stop` is set.
+
+    Changes inside the index directory and `.git` are ignored. A running `codelm serve` picks
+    up each new generation by itself. A failed re-index is reported to `on_error` and retried
+    at the next change.
+    """
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    root = Path(root).resolve()
+    index_dir = Path(index_dir).resolve() if index_dir else default_index_dir(root).resolve()
+    stop = stop or threading.Event()
+    changed = threading.Event()
+
+    def relevant(path: str) -> bool:
+        p = Path(path)
+        if p == index_dir or index_dir in p.parents:
+            return False
+        try:
+            return ".git" not in p.relative_to(root).parts
+        except ValueError:
+            return False
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:
+            paths = [event.src_path, getattr(event, "dest_path", "")]
+            if event.event_type not in IGNORED_EVENTS and any(p and relevant(str(p)) for p in paths):
+                changed.set()
+
+    # watchdog warns when a new index generation's folder reuses an inotify watch: harmless
+    warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
+    observer = Observer()
+    observer.schedule(Handler(), str(root), recursive=True)
+    observer.start()
+    try:
+        while not stop.is_set():
+            if not changed.wait(0.1):
+                continue
+            stop.wait(debounce_s)  # let a burst of saves settle
+            changed.clear()
+            try:
+                report = build_index(root, index_dir, model, progress=False)
+            except CodelmError as err:
+                if on_error:
+                    on_error(err)
+                continue
+            if on_update:
+                on_update(report)
+    finally:
+        observer.stop()
+        observer.join()
