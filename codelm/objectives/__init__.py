@@ -21,7 +21,7 @@ import torch
 from codelm.errors import UsageError
 
 REGISTRY: dict[str, Callable[..., Any]] = {}
-BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd"}
+BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd", "trace": "codelm.objectives.trace"}
 
 
 def register(name: str) -> Callable:
