@@ -43,14 +43,14 @@ def test_train_predict_eval_two_stages(codelm_cli, tmp_path):
         write_stage(tmp_path / "data" / kind, kind)
     out = tmp_path / "run"
     r = codelm_cli("train", "trace", "--data", str(tmp_path / "data"), "--out", str(out),
-                   "--stages", "singleline,tutorial", "--mix", "0.5,0.5", "--max-steps", "120",
-                   "--max-length", "96", "--json", *TINY, "lr=3e-3", "eval_every=1000", "save_every=1000",
+                   "--stages", "singleline,tutorial", "--mix", "0.5,0.5", "--max-steps", "80",
+                   "--max-length", "96", "--json", *TINY, "lr=4e-3", "eval_every=1000", "save_every=1000",
                    "value_weight=5")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert [s["datasets"] for s in summary["stages"]] == [["singleline"], ["singleline", "tutorial"]]
-    assert (out / "stage1-singleline" / "checkpoint-120").is_dir()
-    assert (out / "stage2-tutorial" / "checkpoint-120").is_dir()
+    assert (out / "stage1-singleline" / "checkpoint-80").is_dir()
+    assert (out / "stage2-tutorial" / "checkpoint-80").is_dir()
     settings = json.loads((out / "trace_config.json").read_text())
     assert settings["max_length"] == 96 and settings["value_weight"] == 5.0
     # both programs are memorised: the prediction is the gold trace
