@@ -125,10 +125,11 @@ def load_trace_model(model_dir: str | Path) -> tuple[Any, Any, dict[str, Any]]:
 
 
 def predict_traces(model: Any, tok: Any, programs: Sequence[tuple[str, str]], max_length: int = 512,
-                   source_share: float = 0.25, batch_size: int = 16, use_cache: bool = True
-                   ) -> tuple[list[str], dict[str, float]]:
+                   source_share: float = 0.25, batch_size: int = 16, use_cache: bool = True,
+                   max_new_tokens: int | None = None) -> tuple[list[str], dict[str, float]]:
     """Greedy trace texts of (source, stdin) programs, and decoding figures
-    (`trace_tokens`, `seconds`, `tokens_per_s`). Prompts of equal length decode together."""
+    (`trace_tokens`, `seconds`, `tokens_per_s`). Prompts of equal length decode together; a
+    trace ends at `</s>`, at the block's end, or after max_new_tokens."""
     import torch
 
     from codelm.generate import greedy
@@ -146,7 +147,8 @@ def predict_traces(model: Any, tok: Any, programs: Sequence[tuple[str, str]], ma
         for b in range(0, len(group), batch_size):
             rows = group[b:b + batch_size]
             ids = torch.tensor([prompts[i] for i in rows], device=device)
-            new = greedy(model, ids, max_length - ids.shape[1], eos_id=tok.eos_id, mode="prefix",
+            room = max_length - ids.shape[1]
+            new = greedy(model, ids, min(room, max_new_tokens or room), eos_id=tok.eos_id, mode="prefix",
                          use_cache=use_cache).tolist()
             for i, out in zip(rows, new):
                 ended = tok.eos_id in out
