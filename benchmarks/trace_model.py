@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SIZES = {  # programs, steps, batch, lr, config, model overrides, test programs, threads
     "small": (300, 30, 8, 1e-3, "tiny", [], 20, 1),
-    "cpu": (3000, 600, 16, 1e-3, "tiny", ["num_layers=4", "hidden_size=128", "num_heads=4",
+    "cpu": (3000, 450, 16, 1e-3, "tiny", ["num_layers=4", "hidden_size=128", "num_heads=4",
                                           "intermediate_size=512"], 150, 1),
     "gpu": (20000, 4000, 64, 5e-4, "small", [], 1000, 0),
 }
