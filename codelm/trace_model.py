@@ -53,7 +53,10 @@ def _split_trace_keys(overrides: Sequence[str]) -> tuple[dict[str, float], list[
     for pair in overrides:
         key, _, value = pair.partition("=")
         if key in OBJECTIVE_KEYS:
-            objective[key] = OBJECTIVE_KEYS[key](value)
+            try:
+                objective[key] = OBJECTIVE_KEYS[key](value)
+            except ValueError:
+                raise UsageError(f"{pair}: expected a number") from None
         else:
             rest.append(pair)
     return objective, rest
@@ -76,6 +79,9 @@ def train_trace(data: str | Path, out: str | Path, stages: Sequence[str] = ("sin
     mix = list(mix) if mix else [1.0] * len(stages)
     if len(mix) != len(stages):
         raise UsageError(f"--mix has {len(mix)} weights for {len(stages)} stages; give one per stage")
+    if any(w <= 0 for w in mix):
+        raise UsageError(f"--mix {','.join(map(str, mix))}: every weight must be positive")
+    dirs = stage_dirs(data, stages)
     objective_kw, rest = _split_trace_keys(overrides)
     model_changes, train_changes = split_overrides(rest)
     if max_steps is not None:
@@ -85,7 +91,6 @@ def train_trace(data: str | Path, out: str | Path, stages: Sequence[str] = ("sin
     model = build_model(config, tok, model_changes)
     max_length = min(max_length, model.config.max_length)
     objective = get_objective("trace", tokenizer=tok, max_length=max_length, **objective_kw)
-    dirs = stage_dirs(data, stages)
     train_sets = {n: encode_records(tok, read_split(d, "train")) for n, d in dirs.items()}
     valid_sets = {n: encode_records(tok, read_split(d, "valid")) for n, d in dirs.items()}
     out = Path(out)

@@ -81,5 +81,8 @@ def test_missing_stage_data_is_a_usage_error(codelm_cli, tmp_path):
     r = codelm_cli("train", "trace", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"),
                    "--mix", "a,b")
     assert r.returncode == 2 and "--mix" in r.stderr
+    r = codelm_cli("train", "trace", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"),
+                   "--mix", "0", "value_weight=x")
+    assert r.returncode == 2 and "positive" in r.stderr
     r = codelm_cli("predict-trace", str(tmp_path / "nope.py"), "--model", str(tmp_path))
     assert r.returncode == 2 and "no such file" in r.stderr
