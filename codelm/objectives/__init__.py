@@ -23,7 +23,8 @@ from codelm.errors import UsageError
 REGISTRY: dict[str, Callable[..., Any]] = {}
 BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd",
            "contrastive": "codelm.objectives.contrastive",
-           "seq2seq": "codelm.objectives.seq2seq", "span": "codelm.objectives.span"}
+           "seq2seq": "codelm.objectives.seq2seq", "span": "codelm.objectives.span",
+           "trace": "codelm.objectives.trace"}
 
 
 def register(name: str) -> Callable:
