@@ -1,4 +1,4 @@
-"""An MCP server over stdio (the official `mcp` SDK): search an index, show units, re-index, trace.
+"""An MCP server over stdio (the official `mcp` SDK): search an index, show units, re-index, docstrings, trace.
 
 Tool arguments are validated by their type annotations (pydantic, via the SDK); failures the
 caller can act on come back as tool errors (`is_error=True` with a one-line message).
@@ -26,6 +26,7 @@ class IndexService:
         self.index_dir = Path(index_dir)
         self._lock = threading.Lock()
         self._searcher = None
+        self._docgen: dict = {}
 
     def searcher(self):
         """The loaded Searcher (call with the lock held)."""
@@ -66,6 +67,17 @@ class IndexService:
                 "schema": meta.get("schema_version"), "generation": meta.get("generation"),
                 "roots": meta.get("roots", []), "updated": meta.get("updated")}
 
+    def docstring(self, code: str, model_dir: str | None) -> str:
+        """A docstring for `code` from the docstring model (loaded once per directory)."""
+        from codelm.docgen import find_model, generate_docstrings, load_model
+
+        path = find_model(model_dir)
+        with self._lock:
+            if path not in self._docgen:
+                self._docgen = {path: load_model(path)}
+            model, tokenizer = self._docgen[path]
+            return generate_docstrings(model, tokenizer, [code])[0]
+
     def reindex(self, path: str | None) -> dict:
         from indexers.index import build_index
 
@@ -99,7 +111,7 @@ def create_server(index_dir: str | Path):
 
     service = IndexService(index_dir)
     server = MCPServer("codelm", instructions="Search this code index in plain English or by code; "
-                       "show a unit's source by id; re-index after edits; trace a Python program.")
+                       "show a unit's source by id; re-index after edits; write a docstring; trace a Python program.")
 
     @server.tool()
     @_tool_errors
@@ -130,6 +142,14 @@ def create_server(index_dir: str | Path):
     def reindex(path: str | None = None) -> dict:
         """Re-index changed files (of `path`, default the indexed root); only changes are embedded."""
         return service.reindex(path)
+
+    @server.tool()
+    @_tool_errors
+    def write_docstring(code: Annotated[str, Field(min_length=1, max_length=MAX_SOURCE_CHARS)],
+                        model: str | None = None) -> dict:
+        """Write a one-line docstring for a function given its source, with a docstring model
+        (`model`: a directory from `codelm train docstring`, default the installed one)."""
+        return {"docstring": service.docstring(code, model)}
 
     @server.tool()
     @_tool_errors

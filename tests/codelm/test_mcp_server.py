@@ -16,6 +16,26 @@ from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
+def doc_model(tmp_path_factory):
+    """A tiny untrained docstring model: enough to show the tool runs the generator."""
+    import torch
+
+    from codelm.checkpoint import save_pretrained
+    from codelm.config import ModelConfig
+    from codelm.model import CodeLM
+    from codelm.tokenizer import default_tokenizer
+
+    tok = default_tokenizer()
+    torch.manual_seed(0)
+    model = CodeLM(ModelConfig.preset("tiny", vocab_size=tok.vocab_size, pad_token_id=tok.pad_id,
+                                      max_position_embeddings=130))
+    out = tmp_path_factory.mktemp("docmodel")
+    save_pretrained(model, out)
+    tok.save(out)
+    return out
+
+
+@pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     root = tmp_path_factory.mktemp("repo")
     (root / "mathx.py").write_text("def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n"
@@ -42,7 +62,7 @@ def _json(result) -> dict:
     return json.loads(result.content[0].text)
 
 
-def test_tools_over_stdio(repo):
+def test_tools_over_stdio(repo, doc_model):
     async def calls(session):
         tools = {t.name for t in (await session.list_tools()).tools}
         found = _json(await session.call_tool("search_code", {"query": "fibonacci numbers", "k": 1}))
@@ -54,6 +74,8 @@ def test_tools_over_stdio(repo):
         report = _json(await session.call_tool("reindex", {}))
         after = _json(await session.call_tool("search_code", {"query": "reverse the words", "k": 1}))
         trace = _json(await session.call_tool("trace_program", {"source": "x = 2\nprint(x * 21)\n"}))
+        doc = _json(await session.call_tool("write_docstring", {"code": "def add(a, b):\n    return a + b\n",
+                                                                "model": str(doc_model)}))
         errors = [await session.call_tool("search_code", {"query": ""}),
                   await session.call_tool("search_code", {"query": "sort", "k": 0}),
                   await session.call_tool("search_code", {"query": "sort", "k": 10**9}),
@@ -61,12 +83,15 @@ def test_tools_over_stdio(repo):
                   await session.call_tool("show_unit", {"unit_id": 999999}),
                   await session.call_tool("show_unit", {"unit_id": "abc"}),
                   await session.call_tool("reindex", {"path": "/no/such/dir"}),
+                  await session.call_tool("write_docstring", {"code": "def f(): pass",
+                                                              "model": str(repo / "no-model")}),
                   await session.call_tool("no_such_tool", {})]
         still = _json(await session.call_tool("index_status", {}))
-        return tools, found, checked, unit, status, report, after, trace, errors, still
+        return tools, found, checked, unit, status, report, after, trace, doc, errors, still
 
-    tools, found, checked, unit, status, report, after, trace, errors, still = anyio.run(_session_calls, repo / ".codelm", calls)
-    assert tools == {"search_code", "show_unit", "index_status", "reindex", "trace_program"}
+    tools, found, checked, unit, status, report, after, trace, doc, errors, still = anyio.run(_session_calls, repo / ".codelm", calls)
+    assert tools == {"search_code", "show_unit", "index_status", "reindex", "write_docstring",
+                     "trace_program"}
     assert found["results"][0]["name"] == "fibonacci"
     assert checked["results"][0]["verified"] is True
     assert unit["path"] == "mathx.py" and "a, b = b, a + b" in unit["code"]
@@ -74,7 +99,9 @@ def test_tools_over_stdio(repo):
     assert report["files"] == 3 and report["embedded"] == 1
     assert after["results"][0]["name"] == "reverse_words"
     assert trace["status"] == "ok" and trace["stdout"] == "42\n"
+    assert isinstance(doc["docstring"], str) and "\n" not in doc["docstring"]
     assert all(e.is_error for e in errors)
+    assert "not a docstring model" in errors[7].content[0].text
     assert "no unit with id 999999" in errors[4].content[0].text
     assert "not a directory" in errors[6].content[0].text
     assert still["units"] == 3  # the server survived every bad call

@@ -201,13 +201,14 @@ def test_real_server_refuses_a_megabyte_query_in_the_url(server):
     assert _get(f"{server}/health")[0] == 200  # and keeps serving
 
 
+ARTIFACTS = ROOT / "test-artifacts"  # the page's screenshot is kept here
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (apt-get install chromium)")
-def test_web_page_in_headless_chromium(server, tmp_path):
+def test_web_page_in_headless_chromium(server):
     """Type a query, see the function, move with the keyboard, see highlighted code; screenshot kept."""
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
@@ -234,10 +235,12 @@ def test_web_page_in_headless_chromium(server, tmp_path):
             page.keyboard.press("Enter")
             page.wait_for_function("document.querySelector('#results li .name')?.textContent === 'startServer'")
             assert page.locator("#results li").count() == 1
-            page.screenshot(path=str(tmp_path / "search-page.png"), full_page=True)
+            shot = ARTIFACTS / "search-page.png"
+            shot.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()
-    assert (tmp_path / "search-page.png").stat().st_size > 1000
+    assert shot.stat().st_size > 1000
 
 
 def test_search_sees_a_reindex_without_restart(client, index_dir):
