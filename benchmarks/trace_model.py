@@ -119,8 +119,9 @@ def main() -> None:
                      "cache_speedup": round(cached["tokens_per_s"] / max(uncached["tokens_per_s"], 1e-9), 2)},
         "examples": [{"source": test[i]["source"], "gold": golds[i], "trained": trained[i]} for i in range(3)],
     }
-    result["ratios"] = {k: {"vs_shape": round(result["trained"][k] / max(result["shape_baseline"][k], 1e-9), 2),
-                            "vs_untrained": round(result["trained"][k] / max(result["untrained"][k], 1e-9), 2)}
+    ratio = lambda a, b: round(a / b, 2) if b else None  # None: the baseline scored 0
+    result["ratios"] = {k: {"vs_shape": ratio(result["trained"][k], result["shape_baseline"][k]),
+                            "vs_untrained": ratio(result["trained"][k], result["untrained"][k])}
                         for k in ("trace_acc", "final_state_acc", "line_f1", "id_f1")}
     print(json.dumps(result, indent=1))
 
