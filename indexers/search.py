@@ -105,8 +105,8 @@ class Searcher:
         return out
 
     def _results(self, ids: list[int], scores: list[float]) -> list[dict]:
-        rows = {r[0]: r for r in self._rows("id, path, name, kind, language, start_line, end_line", ids)}
-        keys = ("id", "path", "name", "kind", "language", "start_line", "end_line")
+        keys = ("id", "path", "name", "kind", "language", "start_line", "end_line", "root")
+        rows = {r[0]: r for r in self._rows(", ".join(keys), ids)}
         return [{**dict(zip(keys, rows[i])), "score": round(s, 4)} for i, s in zip(ids, scores)]
 
     def unit(self, unit_id: int):
