@@ -121,9 +121,9 @@ def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, roots: l
             deleted: list[tuple[str, str]], hashes: dict[tuple[str, str], str], progress: bool) -> int:
     """Embed new units (each with its root), then switch to a new generation in one
     transaction. Returns #embedded."""
-    from indexers.embed import Encoder
+    from indexers.embed import load_encoder
 
-    encoder = Encoder(model)
+    encoder = load_encoder(model)
     if meta.get("fingerprint") not in (None, encoder.fingerprint) and not rebuild:
         raise CodelmError(f"the weights of model {model!r} changed since the index at {index_dir} "
                           f"was built: pass --rebuild to re-embed everything")

@@ -9,7 +9,8 @@ from typing import Callable, Sequence
 
 from codelm.errors import CodelmError
 from indexers import store
-from indexers.index import IndexReport, build_index, default_index_dir, resolve_roots
+from indexers.embed import load_encoder
+from indexers.index import DEFAULT_MODEL, IndexReport, build_index, default_index_dir, resolve_roots
 
 IGNORED_EVENTS = {"opened", "closed_no_write"}
 
@@ -32,10 +33,15 @@ def watch(roots: str | Path | Sequence[str | Path] | None, index_dir: str | Path
     if index_dir is None and not roots:
         raise CodelmError("nothing to watch: give the repository's directory or --index DIR")
     index_dir = Path(index_dir).resolve() if index_dir else default_index_dir(roots[0]).resolve()
-    if not roots:
+    meta = {}
+    if not roots or (index_dir / store.DB_NAME).is_file():
         db = store.connect(index_dir)
-        roots = resolve_roots(store.read_meta(db).get("roots") or [])
+        meta = store.read_meta(db)
         db.close()
+    roots = roots or resolve_roots(meta.get("roots") or [])
+    if not roots:
+        raise CodelmError(f"the index at {index_dir} records no repository: give the directories to watch")
+    load_encoder(model or meta.get("model") or DEFAULT_MODEL)  # loaded now, not at the first save
     stop = stop or threading.Event()
     changed = threading.Event()
 

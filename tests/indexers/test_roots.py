@@ -74,3 +74,43 @@ def test_cli_several_roots(tmp_path, codelm_cli):
     assert json.loads(proc.stdout)["units"] == 4
     proc = codelm_cli("search", "connect a TCP socket", "--index", str(index_dir), "-k", "1", "--format", "vimgrep")
     assert proc.stdout.strip() == f"{b / 'net.py'}:1:1:open_socket"  # the full path: editors can open it
+
+
+def _names(index_dir):
+    db = sqlite3.connect(index_dir / "index.sqlite")
+    try:
+        return {(root, name) for root, name in db.execute("SELECT root, name FROM units")}
+    finally:
+        db.close()
+
+
+@pytest.mark.slow  # the watcher re-indexes with the model
+def test_watch_and_mcp_reindex_cover_every_root(tmp_path):
+    import threading
+    import time
+
+    from codelm.mcp_server import IndexService
+    from indexers.watch import watch
+
+    a, b = _repos(tmp_path)
+    index_dir = tmp_path / "index"
+    build_index([a, b], index_dir, progress=False)
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, args=(None, index_dir), kwargs={"stop": stop})  # the stored roots
+    thread.start()
+    try:
+        time.sleep(1.0)  # the model loads and the observers run
+        for root, name in ((a, "in_alpha"), (b, "in_beta")):
+            (root / f"{name}.py").write_text(f"def {name}():\n    return 1\n")
+            deadline = time.monotonic() + 60
+            while (str(root), name) not in _names(index_dir) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert (str(root), name) in _names(index_dir)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    (a / "in_alpha.py").unlink()
+    (b / "late.py").write_text("def late():\n    return 2\n")
+    report = IndexService(index_dir).reindex(None)  # the MCP tool re-indexes every stored root
+    assert report["embedded"] == 1 and (str(b), "late") in _names(index_dir)
+    assert (str(a), "in_alpha") not in _names(index_dir) and (str(a), "parse_date") in _names(index_dir)
