@@ -17,6 +17,7 @@ from indexers.units import CodeUnit
 from indexers.walk import walk
 
 DEFAULT_MODEL = "minilm"
+SMALL_BATCH = 32  # at most this many units to embed: one torch thread (see _embed)
 
 
 @dataclass
@@ -187,8 +188,14 @@ def _stored_vectors(db, hashes: set[str]) -> dict[str, bytes]:
 
 
 def _embed(encoder, units: list[CodeUnit], progress: bool):
+    from contextlib import nullcontext
+
     from tqdm import tqdm
 
+    from indexers.search import _one_thread
+
+    # a few units (a saved file under --watch) are too few to share among threads: as for a query
     with tqdm(total=len(units), desc="embedding", unit="unit", file=sys.stderr,
-              disable=not progress or not units, dynamic_ncols=True) as bar:
+              disable=not progress or not units, dynamic_ncols=True) as bar, \
+            (_one_thread() if len(units) <= SMALL_BATCH else nullcontext()):
         return encoder.encode([unit_text(u) for u in units], progress=bar.update)

@@ -172,6 +172,11 @@ def build_faiss(ids: np.ndarray, vectors: np.ndarray | None, dim: int):
     return index
 
 
+# BM25 tokens by unit content hash, kept from one generation to the next in a long-lived process
+# (`codelm index --watch`, MCP reindex): a one-file change tokenizes only its own units
+_TOKENS: dict[str, list[str]] = {}
+
+
 def write_generation(index_dir: Path, generation: int, db: sqlite3.Connection, dim: int) -> None:
     """Write FAISS + BM25 files of the units now in `db` under gen-<generation>, fsynced."""
     import faiss
@@ -184,8 +189,12 @@ def write_generation(index_dir: Path, generation: int, db: sqlite3.Connection, d
     folder.mkdir(parents=True)
     ids, vectors = all_vectors(db)
     faiss.write_index(build_faiss(ids, vectors, dim), str(folder / "vectors.faiss"))
-    rows = db.execute(f"SELECT {', '.join(UNIT_FIELDS)} FROM units ORDER BY id")
-    BM25.build([code_tokens(unit_text(unit_from_row(r))) for r in rows], ids).save(folder / "bm25")
+    tokens = {}
+    for content_hash, *fields in db.execute(f"SELECT hash, {', '.join(UNIT_FIELDS)} FROM units ORDER BY id"):
+        tokens.setdefault(content_hash, _TOKENS.get(content_hash) or code_tokens(unit_text(unit_from_row(fields))))
+    BM25.build([tokens[h] for (h,) in db.execute("SELECT hash FROM units ORDER BY id")], ids).save(folder / "bm25")
+    _TOKENS.clear()
+    _TOKENS.update(tokens)
     for path in folder.rglob("*"):
         if path.is_file():
             with open(path, "rb") as f:

@@ -41,7 +41,7 @@ def watch(roots: str | Path | Sequence[str | Path] | None, index_dir: str | Path
     roots = roots or resolve_roots(meta.get("roots") or [])
     if not roots:
         raise CodelmError(f"the index at {index_dir} records no repository: give the directories to watch")
-    load_encoder(model or meta.get("model") or DEFAULT_MODEL)  # loaded now, not at the first save
+    load_encoder(model or meta.get("model") or DEFAULT_MODEL).encode(["warm up"])  # now, not at the first save
     stop = stop or threading.Event()
     changed = threading.Event()
 
