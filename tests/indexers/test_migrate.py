@@ -66,6 +66,7 @@ def test_connect_migrates_and_refuses_a_newer_index(tmp_path):
     db.close()
     with pytest.raises(CodelmError, match="newer than this codelm"):
         store.connect(tmp_path)
+    (tmp_path / "repo").mkdir()
     with pytest.raises(CodelmError, match="newer than this codelm"):
         build_index(tmp_path / "repo", tmp_path, progress=False)
 
