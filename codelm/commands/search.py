@@ -13,7 +13,9 @@ INDEX_HELP = """Indexes functions, methods and classes of every source file unde
 JavaScript, TypeScript, Go, Java, Rust, C, C++, Ruby, PHP, C#, Bash). Respects .gitignore and
 .codelmignore; skips .git, binary, non-UTF-8, minified, generated and vendored files
 (node_modules, vendor, third_party, venvs, dist, build) and files over 1 MB, each counted with
-its reason. Running it again re-embeds only what changed and drops deleted files."""
+its reason. Running it again re-embeds only what changed and drops deleted files. Several PATHs
+make one index (each search result names its `root`); no PATH re-indexes the roots stored in
+--index. An index written by an older codelm is upgraded in place, nothing re-embedded."""
 
 
 def register(commands) -> None:
