@@ -27,7 +27,7 @@ def _downgrade_to_v1(index_dir):
     db.close()
 
 
-@pytest.mark.slow  # three model loads
+@pytest.mark.slow  # builds, searches and re-indexes with the model
 def test_v1_index_migrates_without_reembedding(tmp_path):
     (tmp_path / "util.py").write_text('def slugify(title):\n    """Turn a title into a URL slug."""\n'
                                       '    return title.lower().replace(" ", "-")\n')

@@ -22,7 +22,7 @@ def _repos(tmp_path):
     return a.resolve(), b.resolve()
 
 
-@pytest.mark.slow  # four model loads
+@pytest.mark.slow  # builds and searches an index five times
 def test_several_roots_in_one_index(tmp_path):
     a, b = _repos(tmp_path)
     index_dir = tmp_path / "index"
@@ -65,6 +65,7 @@ def test_verified_search_runs_each_candidate_in_its_own_root(tmp_path):
     assert [(r["root"], r["verified"]) for r in ranked] == [(str(b), True), (str(a), False)]
 
 
+@pytest.mark.slow  # two commands, each loading the model
 def test_cli_several_roots(tmp_path, codelm_cli):
     a, b = _repos(tmp_path)
     assert codelm_cli("index", str(a), str(b)).returncode == 2  # several roots need --index
@@ -84,7 +85,7 @@ def _names(index_dir):
         db.close()
 
 
-@pytest.mark.slow  # the watcher re-indexes with the model
+@pytest.mark.slow  # a watcher thread and several re-indexes
 def test_watch_and_mcp_reindex_cover_every_root(tmp_path):
     import threading
     import time
