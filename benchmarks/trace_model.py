@@ -60,9 +60,12 @@ def main() -> None:
     size.add_argument("--gpu", action="store_true", help="the recipe sized for a GPU")
     parser.add_argument("--data", help="an existing SingleLine dataset directory (else one is built)")
     parser.add_argument("--out", default="runs/bench_trace", help="work directory")
+    parser.add_argument("--steps", type=int, help="training steps (default: the size's)")
+    parser.add_argument("--test", type=int, help="held-out programs scored (default: the size's)")
     args = parser.parse_args()
     name = "small" if args.small else "gpu" if args.gpu else "cpu"
     programs, steps, batch, lr, config, model_kw, n_test, threads = SIZES[name]
+    steps, n_test = args.steps or steps, args.test or n_test
 
     import torch
 

@@ -6,14 +6,9 @@ import json
 import math
 
 import pytest
-import torch
 
-from codelm.checkpoint import save_pretrained
-from codelm.config import ModelConfig
 from codelm.docgen import docstring_source, evaluate, function_code, generate_docstrings, load_model
 from codelm.errors import CodelmError
-from codelm.model import CodeLM
-from codelm.tokenizer import default_tokenizer
 
 SOURCE = '''class Parser:
     def parse(self, text):
@@ -25,18 +20,6 @@ SOURCE = '''class Parser:
 def add(a, b):
     return a + b
 '''
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    tok = default_tokenizer()
-    torch.manual_seed(0)
-    model = CodeLM(ModelConfig.preset("tiny", vocab_size=tok.vocab_size, pad_token_id=tok.pad_id,
-                                      max_position_embeddings=130))
-    out = tmp_path_factory.mktemp("docmodel")
-    save_pretrained(model, out)
-    tok.save(out)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +46,8 @@ def test_function_code_and_prompt(tmp_path):
         function_code(path, "parse")
 
 
-def test_batched_generation_matches_one_at_a_time(model_dir, one_thread):
-    model, tok = load_model(model_dir)
+def test_batched_generation_matches_one_at_a_time(tiny_model_dir, one_thread):
+    model, tok = load_model(tiny_model_dir)
     codes = ["def add(a, b):\n    return a + b\n", "def f():\n    x = compute(1, 2, 3)\n    return x * x\n", "x = 1"]
     together = generate_docstrings(model, tok, codes, num_beams=2, max_new_tokens=6, batch_size=3)
     alone = [generate_docstrings(model, tok, [c], num_beams=2, max_new_tokens=6)[0] for c in codes]
@@ -73,8 +56,8 @@ def test_batched_generation_matches_one_at_a_time(model_dir, one_thread):
     assert together[1] == alone[1]
 
 
-def test_evaluate_scores_model_and_baselines(corpus, model_dir, one_thread):
-    result = evaluate(corpus, model_dir, num_beams=1, max_new_tokens=4, bodies=True)
+def test_evaluate_scores_model_and_baselines(corpus, tiny_model_dir, one_thread):
+    result = evaluate(corpus, tiny_model_dir, num_beams=1, max_new_tokens=4, bodies=True)
     assert 0 <= result["body_parses"] <= 100
     assert result["count"] == 1  # the undocumented valid record is not scored
     # template "parse the config ." vs "parse the config file .": p1 = 4/4, p2 = (2+1)/(3+1),
@@ -85,25 +68,25 @@ def test_evaluate_scores_model_and_baselines(corpus, model_dir, one_thread):
 
 
 @pytest.mark.slow
-def test_docstring_command(tmp_path, model_dir, codelm_cli):
+def test_docstring_command(tmp_path, tiny_model_dir, codelm_cli):
     path = tmp_path / "mod.py"
     path.write_text(SOURCE)
     missing = codelm_cli("docstring", str(path), "--name", "Parser.parse")
     assert missing.returncode == 1 and "codelm train docstring --data corpus --out runs/doc" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
-    one = codelm_cli("docstring", str(path), "--name", "add", "--model", str(model_dir), "--json",
+    one = codelm_cli("docstring", str(path), "--name", "add", "--model", str(tiny_model_dir), "--json",
                      "--beams", "1", "--max-tokens", "4")
     assert one.returncode == 0, one.stderr
     assert json.loads(one.stdout).keys() == {"name", "docstring"}
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text(json.dumps({"id": "a", "code": "def f():\n    pass\n"}) + "\n"
                      + json.dumps({"code": "def g(x):\n    return x\n"}) + "\n")
-    out = codelm_cli("docstring", "--pairs", str(pairs), "--model", str(model_dir), "--json",
+    out = codelm_cli("docstring", "--pairs", str(pairs), "--model", str(tiny_model_dir), "--json",
                      "--beams", "1", "--max-tokens", "4")
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["id"] for r in rows] == ["a", 1] and all(isinstance(r["docstring"], str) for r in rows)
-    bad = codelm_cli("docstring", str(path), "--model", str(model_dir))
+    bad = codelm_cli("docstring", str(path), "--model", str(tiny_model_dir))
     assert bad.returncode == 2
 
 

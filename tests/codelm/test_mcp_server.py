@@ -16,26 +16,6 @@ from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
-def doc_model(tmp_path_factory):
-    """A tiny untrained docstring model: enough to show the tool runs the generator."""
-    import torch
-
-    from codelm.checkpoint import save_pretrained
-    from codelm.config import ModelConfig
-    from codelm.model import CodeLM
-    from codelm.tokenizer import default_tokenizer
-
-    tok = default_tokenizer()
-    torch.manual_seed(0)
-    model = CodeLM(ModelConfig.preset("tiny", vocab_size=tok.vocab_size, pad_token_id=tok.pad_id,
-                                      max_position_embeddings=130))
-    out = tmp_path_factory.mktemp("docmodel")
-    save_pretrained(model, out)
-    tok.save(out)
-    return out
-
-
-@pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     root = tmp_path_factory.mktemp("repo")
     (root / "mathx.py").write_text("def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n"
@@ -62,7 +42,7 @@ def _json(result) -> dict:
     return json.loads(result.content[0].text)
 
 
-def test_tools_over_stdio(repo, doc_model):
+def test_tools_over_stdio(repo, tiny_model_dir):
     async def calls(session):
         tools = {t.name for t in (await session.list_tools()).tools}
         found = _json(await session.call_tool("search_code", {"query": "fibonacci numbers", "k": 1}))
@@ -75,7 +55,7 @@ def test_tools_over_stdio(repo, doc_model):
         after = _json(await session.call_tool("search_code", {"query": "reverse the words", "k": 1}))
         trace = _json(await session.call_tool("trace_program", {"source": "x = 2\nprint(x * 21)\n"}))
         doc = _json(await session.call_tool("write_docstring", {"code": "def add(a, b):\n    return a + b\n",
-                                                                "model": str(doc_model)}))
+                                                                "model": str(tiny_model_dir)}))
         errors = [await session.call_tool("search_code", {"query": ""}),
                   await session.call_tool("search_code", {"query": "sort", "k": 0}),
                   await session.call_tool("search_code", {"query": "sort", "k": 10**9}),
