@@ -84,10 +84,11 @@ class IndexService:
         roots = [path] if path else self.status()["roots"]
         if not roots:
             raise CodelmError("the index records no root: pass path, the repository to index")
-        if not Path(roots[0]).is_dir():
-            raise CodelmError(f"{roots[0]} is not a directory: pass path, the repository to index")
+        for root in roots:
+            if not Path(root).is_dir():
+                raise CodelmError(f"{root} is not a directory: pass path, the repository to index")
         with self._lock:
-            report = build_index(roots[0], self.index_dir, progress=False)
+            report = build_index(roots, self.index_dir, progress=False)
             self._searcher = None  # the next search loads the new generation
         return report.to_json()
 
@@ -140,7 +141,8 @@ def create_server(index_dir: str | Path):
     @server.tool()
     @_tool_errors
     def reindex(path: str | None = None) -> dict:
-        """Re-index changed files (of `path`, default the indexed root); only changes are embedded."""
+        """Re-index changed files of every indexed root (or of `path` alone, which then becomes the
+        index's one root); only changes are embedded."""
         return service.reindex(path)
 
     @server.tool()

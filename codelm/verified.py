@@ -108,23 +108,29 @@ def _run_batch(root: Path, batch: list[dict], plan: CheckPlan, deadline: float) 
 
 def _batches(results: list[dict], todo: list[int], workers: int) -> list[list[int]]:
     """Candidates grouped by file (one import per child), split so that all workers get work."""
-    by_path: dict[str, list[int]] = {}
+    by_path: dict[tuple[str, str], list[int]] = {}
     for i in todo:
-        by_path.setdefault(results[i]["path"], []).append(i)
+        by_path.setdefault((results[i].get("root", ""), results[i]["path"]), []).append(i)
     size = max(1, -(-len(todo) // workers))
     return [group[n:n + size] for group in by_path.values() for n in range(0, len(group), size)]
+
+
+def root_of(result: dict, default: Path) -> Path:
+    """The repository a result comes from: its own `root` (indexes of several roots), else `default`."""
+    return Path(result.get("root") or default)
 
 
 def select_candidates(root: Path, results: list[dict], plan: CheckPlan) -> tuple[list[int], dict[int, str]]:
     """The indices of the first `plan.candidates` results that can take the calls of `f`, and
     why each result before the last of them cannot (not a function, signature mismatch...)."""
-    trees: dict[str, ast.Module | str] = {}
+    trees: dict[Path, dict[str, ast.Module | str]] = {}
     todo: list[int] = []
     skipped: dict[int, str] = {}
     for i, result in enumerate(results):
         if len(todo) == plan.candidates:
             break
-        problem = signature_problem(root, result, plan.calls, trees)
+        own = root_of(result, root)
+        problem = signature_problem(own, result, plan.calls, trees.setdefault(own, {}))
         if problem:
             skipped[i] = problem
         else:
@@ -135,7 +141,8 @@ def select_candidates(root: Path, results: list[dict], plan: CheckPlan) -> tuple
 def check_candidates(root: str | Path, results: list[dict], plan: CheckPlan) -> list[dict]:
     """Run the checks on the first `plan.candidates` results that can take the calls (see
     `select_candidates`) and return every result re-ranked, each with `verified`, `checks_passed`, `checks_total` and
-    `failures` (check, and the value `returned` or the `error`) or `unchecked` (the reason)."""
+    `failures` (check, and the value `returned` or the `error`) or `unchecked` (the reason).
+    Each result runs in its own `root` when it names one (an index of several roots), else in `root`."""
     root = Path(root)
     deadline = time.monotonic() + plan.budget_s
     todo, skipped = select_candidates(root, results, plan)
@@ -144,7 +151,8 @@ def check_candidates(root: str | Path, results: list[dict], plan: CheckPlan) -> 
     batches = _batches(results, todo, workers)
     if batches:
         with ThreadPoolExecutor(max_workers=min(workers, len(batches))) as pool:
-            done = pool.map(lambda b: _run_batch(root, [results[i] for i in b], plan, deadline), batches)
+            done = pool.map(lambda b: _run_batch(root_of(results[b[0]], root), [results[i] for i in b], plan, deadline),
+                            batches)
             for batch, checked in zip(batches, done):
                 for i, entry in zip(batch, checked):
                     out[i] = entry

@@ -64,6 +64,21 @@ class Encoder:
         return out
 
 
+_LOADED: dict[tuple[str, str], Encoder] = {}
+
+
+def load_encoder(model: str = "minilm") -> Encoder:
+    """The Encoder for `model`, loaded once per process and weights: a watcher re-indexing or a
+    server reloading a new generation does not pay the model load (about 1-3 s) again."""
+    from codelm.checkpoint import resolve_model_dir
+
+    model_dir = resolve_model_dir(model)
+    key = (str(model_dir), _fingerprint(model_dir))
+    if key not in _LOADED:
+        _LOADED[key] = Encoder(model)
+    return _LOADED[key]
+
+
 def _fingerprint(model_dir: Path) -> str:
     """Identifies the weights: config plus weight file names and sizes."""
     h = hashlib.sha1((model_dir / "config.json").read_bytes() if (model_dir / "config.json").exists() else b"")

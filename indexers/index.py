@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from codelm.errors import CodelmError
 from indexers import store
@@ -16,6 +17,7 @@ from indexers.units import CodeUnit
 from indexers.walk import walk
 
 DEFAULT_MODEL = "minilm"
+SMALL_BATCH = 32  # at most this many units to embed: one torch thread (see _embed)
 
 
 @dataclass
@@ -36,10 +38,12 @@ def default_index_dir(root: str | Path) -> Path:
     return Path(root) / ".codelm"
 
 
-def build_index(root: str | Path, index_dir: str | Path | None = None, model: str | None = None,
-                rebuild: bool = False, progress: bool = True, exclude: list[str] | None = None,
-                include: list[str] | None = None) -> IndexReport:
-    """Index the source files under `root` into `index_dir` (default ROOT/.codelm).
+def build_index(roots: str | Path | Sequence[str | Path] | None, index_dir: str | Path | None = None,
+                model: str | None = None, rebuild: bool = False, progress: bool = True,
+                exclude: list[str] | None = None, include: list[str] | None = None) -> IndexReport:
+    """Index the source files under `roots` (one directory or several) into `index_dir`
+    (default: the first root's .codelm). None or [] re-indexes the roots stored in `index_dir`;
+    roots given replace the stored ones (units of a root no longer given are dropped).
 
     Re-running embeds only units whose content changed and drops deleted files. An index
     built with another model is an error unless `rebuild`, which starts it afresh.
@@ -47,27 +51,34 @@ def build_index(root: str | Path, index_dir: str | Path | None = None, model: st
     the stored ones, a list (even empty) replaces them.
     """
     started = time.perf_counter()
-    root = Path(root)
-    index_dir = Path(index_dir) if index_dir else default_index_dir(root)
-    exclude, include = _patterns(index_dir, exclude, include)
-    walked = walk(root, exclude, include)
-    db = store.connect(index_dir, create=True)
-    with store.lock(index_dir):
+    given = resolve_roots(roots)
+    if not given and index_dir is None:
+        raise CodelmError("nothing to index: give the repository's directory (or --index DIR of an index to update)")
+    index_dir = Path(index_dir) if index_dir else default_index_dir(given[0])
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with store.lock(index_dir):  # one writer; connecting under it migrates an older schema
+        db = store.connect(index_dir, create=True)
         meta = store.read_meta(db)
+        roots = given or resolve_roots(meta.get("roots") or [])
+        if not roots:
+            raise CodelmError(f"the index at {index_dir} records no repository: give the directories to index")
+        exclude = list(meta.get("exclude", [])) if exclude is None else list(exclude)
+        include = list(meta.get("include", [])) if include is None else list(include)
         model = model or meta.get("model") or DEFAULT_MODEL
         if meta.get("model") and meta["model"] != model and not rebuild:
             raise CodelmError(f"the index at {index_dir} was built with model {meta['model']!r}, not "
                               f"{model!r}: pass --rebuild to re-embed everything with {model!r}")
-        known = {} if rebuild else dict(db.execute("SELECT path, sha1 FROM files"))
-        current = {f.rel: _file_hash(f) for f in walked.files}
-        changed = [f for f in walked.files if known.get(f.rel) != current[f.rel]]
-        deleted = [p for p in known if p not in current]
-        report = IndexReport(files=len(walked.files),
-                             skipped=[{"path": s.path, "reason": s.reason} for s in walked.skipped])
-        if changed or deleted or rebuild or "generation" not in meta:
-            units = [u for f in changed for u in extract_text(_file_text(f), f.rel, f.language)]
-            report.embedded = _update(db, index_dir, meta, model, rebuild, root, units,
-                                      [f.rel for f in changed], deleted, current, progress)
+        files, report = _walk(roots, exclude, include)
+        known = {} if rebuild else {(r, p): h for r, p, h in db.execute("SELECT root, path, sha1 FROM files")}
+        current = {key: _file_hash(f) for key, f in files.items()}
+        changed = [key for key in files if known.get(key) != current[key]]
+        deleted = [key for key in known if key not in current]
+        names = [str(r) for r in roots]
+        if changed or deleted or rebuild or "generation" not in meta or meta.get("roots") != names:
+            units = [(key[0], u) for key in changed
+                     for u in extract_text(_file_text(files[key]), files[key].rel, files[key].language)]
+            report.embedded = _update(db, index_dir, meta, model, rebuild, names, units, changed,
+                                      deleted, current, progress)
         store.write_meta(db, exclude=exclude, include=include)  # the next re-index reuses them
         report.units = db.execute("SELECT count(*) FROM units").fetchone()[0]
         db.close()
@@ -75,18 +86,50 @@ def build_index(root: str | Path, index_dir: str | Path | None = None, model: st
     return report
 
 
-def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, root: Path,
-            units: list[CodeUnit], changed: list[str], deleted: list[str],
-            hashes: dict[str, str], progress: bool) -> int:
-    """Embed new units, then switch to a new generation in one transaction. Returns #embedded."""
-    from indexers.embed import Encoder
+def resolve_roots(roots: str | Path | Sequence[str | Path] | None) -> list[Path]:
+    """The roots as absolute paths, in order, without repeats; an error if one is missing, a file,
+    or inside another."""
+    if roots is None:
+        return []
+    listed = [roots] if isinstance(roots, (str, Path)) else list(roots)
+    for root in map(Path, listed):
+        if not root.is_dir():
+            raise CodelmError(f"{root} {'is a file, not a directory' if root.exists() else 'does not exist'}; "
+                              f"give the directory of a repository to index")
+    out = list(dict.fromkeys(Path(r).resolve() for r in listed))
+    for a in out:
+        for b in out:
+            if b in a.parents:
+                raise CodelmError(f"{a} is inside {b}: index {b} alone (it includes {a}), or give roots that do not overlap")
+    return out
 
-    encoder = Encoder(model)
+
+def _walk(roots: list[Path], exclude: list[str], include: list[str]) -> tuple[dict, IndexReport]:
+    """The source files of every root keyed by (root, rel), and the report's files and skips
+    (a skip names its root when the index has several)."""
+    files, report = {}, IndexReport()
+    for root in roots:
+        walked = walk(root, exclude, include)
+        files.update({(str(root), f.rel): f for f in walked.files})
+        report.skipped += [{"path": s.path, "reason": s.reason, **({"root": str(root)} if len(roots) > 1 else {})}
+                           for s in walked.skipped]
+    report.files = len(files)
+    return files, report
+
+
+def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, roots: list[str],
+            units: list[tuple[str, CodeUnit]], changed: list[tuple[str, str]],
+            deleted: list[tuple[str, str]], hashes: dict[tuple[str, str], str], progress: bool) -> int:
+    """Embed new units (each with its root), then switch to a new generation in one
+    transaction. Returns #embedded."""
+    from indexers.embed import load_encoder
+
+    encoder = load_encoder(model)
     if meta.get("fingerprint") not in (None, encoder.fingerprint) and not rebuild:
         raise CodelmError(f"the weights of model {model!r} changed since the index at {index_dir} "
                           f"was built: pass --rebuild to re-embed everything")
-    reusable = {} if rebuild else _stored_vectors(db, {u.content_hash for u in units})
-    todo = [u for u in units if u.content_hash not in reusable]
+    reusable = {} if rebuild else _stored_vectors(db, {u.content_hash for _, u in units})
+    todo = [u for _, u in units if u.content_hash not in reusable]
     vectors = _embed(encoder, todo, progress)
     fresh = dict(zip((u.content_hash for u in todo), vectors))
     generation = int(meta.get("generation", 0)) + 1
@@ -96,19 +139,18 @@ def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, root: Pa
         if rebuild:
             db.execute("DELETE FROM units")
             db.execute("DELETE FROM files")
-        for path in changed + deleted:
-            db.execute("DELETE FROM units WHERE path = ?", (path,))
-            db.execute("DELETE FROM files WHERE path = ?", (path,))
-        db.executemany(f"INSERT INTO units ({', '.join(store.UNIT_FIELDS)}, hash, vector) "
-                       f"VALUES ({', '.join('?' * (len(store.UNIT_FIELDS) + 2))})",
-                       [(*(getattr(u, f) for f in store.UNIT_FIELDS), u.content_hash,
+        db.executemany("DELETE FROM units WHERE root = ? AND path = ?", changed + deleted)
+        db.executemany("DELETE FROM files WHERE root = ? AND path = ?", changed + deleted)
+        db.executemany(f"INSERT INTO units (root, {', '.join(store.UNIT_FIELDS)}, hash, vector) "
+                       f"VALUES ({', '.join('?' * (len(store.UNIT_FIELDS) + 3))})",
+                       [(root, *(getattr(u, f) for f in store.UNIT_FIELDS), u.content_hash,
                          (reusable.get(u.content_hash) or fresh[u.content_hash].tobytes()))
-                        for u in units])
-        db.executemany("INSERT INTO files VALUES (?, ?)", [(p, hashes[p]) for p in changed])
+                        for root, u in units])
+        db.executemany("INSERT INTO files VALUES (?, ?, ?)", [(*key, hashes[key]) for key in changed])
         store.write_generation(index_dir, generation, db, encoder.dim)
         store.write_meta(db, schema_version=store.SCHEMA_VERSION, model=model,
                          fingerprint=encoder.fingerprint, dim=encoder.dim,
-                         model_dir=str(encoder.model_dir), roots=[str(root.resolve())],
+                         model_dir=str(encoder.model_dir), roots=roots,
                          generation=generation, created=meta.get("created", now), updated=now)
         db.execute("COMMIT")
     except BaseException:
@@ -116,18 +158,6 @@ def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, root: Pa
         raise
     store.remove_stale(index_dir, generation)
     return len(todo)
-
-
-def _patterns(index_dir: Path, exclude: list[str] | None,
-              include: list[str] | None) -> tuple[list[str], list[str]]:
-    """The exclude and include patterns to use: those given, else those stored with the index."""
-    meta = {}
-    if (index_dir / store.DB_NAME).is_file():
-        db = store.connect(index_dir)
-        meta = store.read_meta(db)
-        db.close()
-    return (list(meta.get("exclude", [])) if exclude is None else list(exclude),
-            list(meta.get("include", [])) if include is None else list(include))
 
 
 def _file_hash(f) -> str:
@@ -158,8 +188,14 @@ def _stored_vectors(db, hashes: set[str]) -> dict[str, bytes]:
 
 
 def _embed(encoder, units: list[CodeUnit], progress: bool):
+    from contextlib import nullcontext
+
     from tqdm import tqdm
 
+    from indexers.search import _one_thread
+
+    # a few units (a saved file under --watch) are too few to share among threads: as for a query
     with tqdm(total=len(units), desc="embedding", unit="unit", file=sys.stderr,
-              disable=not progress or not units, dynamic_ncols=True) as bar:
+              disable=not progress or not units, dynamic_ncols=True) as bar, \
+            (_one_thread() if len(units) <= SMALL_BATCH else nullcontext()):
         return encoder.encode([unit_text(u) for u in units], progress=bar.update)

@@ -24,7 +24,7 @@ class Searcher:
         import faiss
 
         from indexers.bm25 import BM25
-        from indexers.embed import Encoder
+        from indexers.embed import load_encoder
 
         self.index_dir = Path(index_dir)
         self.db = store.connect(self.index_dir)
@@ -40,7 +40,7 @@ class Searcher:
             self.bm25 = BM25.load(folder / "bm25")
         except Exception as err:  # noqa: BLE001 - any unreadable file means a broken index
             raise store.no_index(self.index_dir, f"cannot read {folder.name}: {err}") from err
-        self.encoder = Encoder(self.meta["model"])
+        self.encoder = load_encoder(self.meta["model"])
         if self.encoder.fingerprint != self.meta.get("fingerprint"):
             raise CodelmError(f"the weights of model {self.meta['model']!r} changed since the index "
                               f"was built: re-index with `codelm index PATH --rebuild`")
@@ -105,8 +105,8 @@ class Searcher:
         return out
 
     def _results(self, ids: list[int], scores: list[float]) -> list[dict]:
-        rows = {r[0]: r for r in self._rows("id, path, name, kind, language, start_line, end_line", ids)}
-        keys = ("id", "path", "name", "kind", "language", "start_line", "end_line")
+        keys = ("id", "path", "name", "kind", "language", "start_line", "end_line", "root")
+        rows = {r[0]: r for r in self._rows(", ".join(keys), ids)}
         return [{**dict(zip(keys, rows[i])), "score": round(s, 4)} for i, s in zip(ids, scores)]
 
     def unit(self, unit_id: int):

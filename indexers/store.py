@@ -1,7 +1,7 @@
 """The index directory: SQLite for units, files and metadata; FAISS and BM25 per generation.
 
-    DIR/index.sqlite        meta (schema, model, fingerprint, dim, roots, generation),
-                            files (path, sha1), units (all CodeUnit fields, hash, vector)
+    DIR/index.sqlite        meta (schema_version, model, fingerprint, dim, roots, generation),
+                            files (root, path, sha1), units (root, all CodeUnit fields, hash, vector)
     DIR/gen-<N>/vectors.faiss, DIR/gen-<N>/bm25/, DIR/gen-<N>/ids.npy
 
 Writes are atomic: a new generation's FAISS and BM25 files are written and fsynced first, then
@@ -9,6 +9,11 @@ one SQLite transaction changes the units and points `generation` at them, then t
 generation is removed. A process killed at any moment leaves the previous generation, which
 the database still names, intact. Exact search (`IndexFlatIP`) below `HNSW_FROM` vectors,
 HNSW above (measured: benchmarks/index_speed.py).
+
+An index holds one or more roots (repositories): `root` is the absolute root directory and
+`path` is relative to it, so (root, path) names a file. The schema has a version (meta
+`schema_version`); `connect` upgrades an older index in place with the functions in
+`MIGRATIONS` (one SQLite transaction, no unit re-embedded) and refuses a newer one.
 """
 
 from __future__ import annotations
@@ -24,19 +29,37 @@ import numpy as np
 from codelm.errors import CodelmError
 from indexers.units import CodeUnit
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 HNSW_FROM = 50_000
 DB_NAME = "index.sqlite"
 UNIT_FIELDS = ("path", "name", "kind", "language", "start_line", "end_line", "code",
                "signature", "docstring", "body")
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, sha1 TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (root TEXT NOT NULL, path TEXT NOT NULL, sha1 TEXT NOT NULL,
+    PRIMARY KEY (root, path));
 CREATE TABLE IF NOT EXISTS units (id INTEGER PRIMARY KEY, {", ".join(UNIT_FIELDS)},
-    hash TEXT NOT NULL, vector BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS units_path ON units(path);
+    hash TEXT NOT NULL, vector BLOB NOT NULL, root TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS units_root_path ON units(root, path);
 CREATE INDEX IF NOT EXISTS units_hash ON units(hash);
 """
+
+
+def _v1_to_v2(db: sqlite3.Connection, meta: dict) -> None:
+    """Several roots: a `root` column on units and files, filled with the v1 index's one root."""
+    root = (meta.get("roots") or [""])[0]
+    db.execute("ALTER TABLE units ADD COLUMN root TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE units SET root = ?", (root,))
+    db.execute("DROP INDEX IF EXISTS units_path")
+    db.execute("ALTER TABLE files RENAME TO files_v1")
+    db.execute("CREATE TABLE files (root TEXT NOT NULL, path TEXT NOT NULL, sha1 TEXT NOT NULL, "
+               "PRIMARY KEY (root, path))")
+    db.execute("INSERT INTO files SELECT ?, path, sha1 FROM files_v1", (root,))
+    db.execute("DROP TABLE files_v1")
+
+
+# from-version -> the function that upgrades an index of that version by one (in a transaction)
+MIGRATIONS = {1: _v1_to_v2}
 
 
 def no_index(index_dir: Path, why: str) -> CodelmError:
@@ -52,11 +75,50 @@ def connect(index_dir: Path, create: bool = False) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        db.executescript(_SCHEMA)
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'units'").fetchone():
+            db.executescript(_SCHEMA)
+            write_meta(db, schema_version=SCHEMA_VERSION)
+        migrate(db, Path(index_dir))
         db.execute("SELECT count(*) FROM units").fetchone()
     except sqlite3.DatabaseError as err:
         raise no_index(index_dir, f"corrupt database: {err}") from err
     return db
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """The index's schema version (an index written before versions were recorded is 1)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return json.loads(row[0]) if row else 1
+
+
+def migrate(db: sqlite3.Connection, index_dir: Path) -> None:
+    """Upgrade an index of an older schema to SCHEMA_VERSION in one transaction (SQLite's write
+    lock: a concurrent reader or writer sees the old schema or the new one, never half of it).
+    Vectors, FAISS and BM25 files stay as they are: nothing is re-embedded."""
+    version = schema_version(db)
+    if version > SCHEMA_VERSION:
+        raise CodelmError(f"the index at {index_dir} has schema version {version}, newer than this "
+                          f"codelm reads ({SCHEMA_VERSION}): upgrade codelm, or re-index into a new --index DIR")
+    if version == SCHEMA_VERSION:
+        return
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as err:
+        raise CodelmError(f"the index at {index_dir} needs an upgrade to schema {SCHEMA_VERSION} and cannot "
+                          f"be written ({err}): run `codelm index --index {index_dir}` where it can") from err
+    try:
+        version = schema_version(db)  # another process may have migrated it meanwhile
+        while version < SCHEMA_VERSION:
+            MIGRATIONS[version](db, read_meta(db))
+            version += 1
+            write_meta(db, schema_version=version)
+        db.execute("COMMIT")
+    except BaseException as err:
+        db.execute("ROLLBACK")
+        if isinstance(err, sqlite3.OperationalError):
+            raise CodelmError(f"the index at {index_dir} needs an upgrade to schema {SCHEMA_VERSION} and cannot "
+                              f"be written ({err}): run `codelm index --index {index_dir}` where it can") from err
+        raise
 
 
 def lock(index_dir: Path):
@@ -110,6 +172,11 @@ def build_faiss(ids: np.ndarray, vectors: np.ndarray | None, dim: int):
     return index
 
 
+# BM25 tokens by unit content hash, kept from one generation to the next in a long-lived process
+# (`codelm index --watch`, MCP reindex): a one-file change tokenizes only its own units
+_TOKENS: dict[str, list[str]] = {}
+
+
 def write_generation(index_dir: Path, generation: int, db: sqlite3.Connection, dim: int) -> None:
     """Write FAISS + BM25 files of the units now in `db` under gen-<generation>, fsynced."""
     import faiss
@@ -122,8 +189,12 @@ def write_generation(index_dir: Path, generation: int, db: sqlite3.Connection, d
     folder.mkdir(parents=True)
     ids, vectors = all_vectors(db)
     faiss.write_index(build_faiss(ids, vectors, dim), str(folder / "vectors.faiss"))
-    rows = db.execute(f"SELECT {', '.join(UNIT_FIELDS)} FROM units ORDER BY id")
-    BM25.build([code_tokens(unit_text(unit_from_row(r))) for r in rows], ids).save(folder / "bm25")
+    tokens = {}
+    for content_hash, *fields in db.execute(f"SELECT hash, {', '.join(UNIT_FIELDS)} FROM units ORDER BY id"):
+        tokens.setdefault(content_hash, _TOKENS.get(content_hash) or code_tokens(unit_text(unit_from_row(fields))))
+    BM25.build([tokens[h] for (h,) in db.execute("SELECT hash FROM units ORDER BY id")], ids).save(folder / "bm25")
+    _TOKENS.clear()
+    _TOKENS.update(tokens)
     for path in folder.rglob("*"):
         if path.is_file():
             with open(path, "rb") as f:

@@ -5,18 +5,22 @@ from __future__ import annotations
 import threading
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from codelm.errors import CodelmError
-from indexers.index import IndexReport, build_index, default_index_dir
+from indexers import store
+from indexers.embed import load_encoder
+from indexers.index import DEFAULT_MODEL, IndexReport, build_index, default_index_dir, resolve_roots
 
 IGNORED_EVENTS = {"opened", "closed_no_write"}
 
 
-def watch(root: str | Path, index_dir: str | Path | None = None, model: str | None = None,
-          stop: threading.Event | None = None, on_update: Callable[[IndexReport], None] | None = None,
+def watch(roots: str | Path | Sequence[str | Path] | None, index_dir: str | Path | None = None,
+          model: str | None = None, stop: threading.Event | None = None,
+          on_update: Callable[[IndexReport], None] | None = None,
           on_error: Callable[[CodelmError], None] | None = None, debounce_s: float = 0.2) -> None:
-    """Re-index `root` into `index_dir` after each burst of file changes, until `stop` is set.
+    """Re-index `roots` (one directory or several; None: those stored in `index_dir`) into
+    `index_dir` after each burst of file changes under any of them, until `stop` is set.
 
     Changes inside the index directory and `.git` are ignored. A running `codelm serve` picks
     up each new generation by itself. A failed re-index is reported to `on_error` and retried
@@ -25,8 +29,19 @@ def watch(root: str | Path, index_dir: str | Path | None = None, model: str | No
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
 
-    root = Path(root).resolve()
-    index_dir = Path(index_dir).resolve() if index_dir else default_index_dir(root).resolve()
+    roots = resolve_roots(roots)
+    if index_dir is None and not roots:
+        raise CodelmError("nothing to watch: give the repository's directory or --index DIR")
+    index_dir = Path(index_dir).resolve() if index_dir else default_index_dir(roots[0]).resolve()
+    meta = {}
+    if not roots or (index_dir / store.DB_NAME).is_file():
+        db = store.connect(index_dir)
+        meta = store.read_meta(db)
+        db.close()
+    roots = roots or resolve_roots(meta.get("roots") or [])
+    if not roots:
+        raise CodelmError(f"the index at {index_dir} records no repository: give the directories to watch")
+    load_encoder(model or meta.get("model") or DEFAULT_MODEL).encode(["warm up"])  # now, not at the first save
     stop = stop or threading.Event()
     changed = threading.Event()
 
@@ -34,10 +49,7 @@ def watch(root: str | Path, index_dir: str | Path | None = None, model: str | No
         p = Path(path)
         if p == index_dir or index_dir in p.parents:
             return False
-        try:
-            return ".git" not in p.relative_to(root).parts
-        except ValueError:
-            return False
+        return any(root in p.parents and ".git" not in p.relative_to(root).parts for root in roots)
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event) -> None:
@@ -48,7 +60,8 @@ def watch(root: str | Path, index_dir: str | Path | None = None, model: str | No
     # watchdog warns when a new index generation's folder reuses an inotify watch: harmless
     warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
     observer = Observer()
-    observer.schedule(Handler(), str(root), recursive=True)
+    for root in roots:
+        observer.schedule(Handler(), str(root), recursive=True)
     observer.start()
     try:
         while not stop.is_set():
@@ -57,7 +70,7 @@ def watch(root: str | Path, index_dir: str | Path | None = None, model: str | No
             stop.wait(debounce_s)  # let a burst of saves settle
             changed.clear()
             try:
-                report = build_index(root, index_dir, model, progress=False)
+                report = build_index(roots, index_dir, model, progress=False)
             except CodelmError as err:
                 if on_error:
                     on_error(err)

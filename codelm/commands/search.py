@@ -13,15 +13,18 @@ INDEX_HELP = """Indexes functions, methods and classes of every source file unde
 JavaScript, TypeScript, Go, Java, Rust, C, C++, Ruby, PHP, C#, Bash). Respects .gitignore and
 .codelmignore; skips .git, binary, non-UTF-8, minified, generated and vendored files
 (node_modules, vendor, third_party, venvs, dist, build) and files over 1 MB, each counted with
-its reason. Running it again re-embeds only what changed and drops deleted files."""
+its reason. Running it again re-embeds only what changed and drops deleted files. Several PATHs
+make one index (each search result names its `root`); no PATH re-indexes the roots stored in
+--index. An index written by an older codelm is upgraded in place, nothing re-embedded."""
 
 
 def register(commands) -> None:
     """Add `index` and `search`."""
     p = commands.add("index", "index a repository for search", "codelm index . && codelm search \"parse a date\"",
                      run_index, description=INDEX_HELP)
-    p.add_argument("path", help="the repository's directory")
-    p.add_argument("--index", help="index directory (default: PATH/.codelm)")
+    p.add_argument("path", nargs="*", help="the repository's directory; several make one index over all "
+                                           "(each result names its root); none re-indexes the roots stored in --index")
+    p.add_argument("--index", help="index directory (default: PATH/.codelm; needed with several or no PATH)")
     p.add_argument("--model", help="encoder: 'minilm' (embedded default) or a checkpoint directory")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything (e.g. after changing --model)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -56,6 +59,9 @@ def register(commands) -> None:
 def run_index(args: argparse.Namespace) -> int:
     from indexers.index import build_index
 
+    if len(args.path) != 1 and not args.index:
+        raise UsageError("give --index DIR: where the index of several repositories goes, or which index "
+                         "to update when no PATH is given")
     report = build_index(args.path, args.index, args.model, rebuild=args.rebuild, progress=True,
                          exclude=_patterns(args.exclude), include=_patterns(args.include))
     if args.json:
@@ -72,7 +78,7 @@ def _watch(args: argparse.Namespace) -> None:
     """Re-index on every change until interrupted; one line on stderr per update."""
     from indexers.watch import watch
 
-    print(f"watching {args.path} (Ctrl-C to stop)", file=sys.stderr)
+    print(f"watching {', '.join(args.path) or 'the indexed roots'} (Ctrl-C to stop)", file=sys.stderr)
     try:
         watch(args.path, args.index, args.model,
               on_update=lambda r: print(f"re-indexed: {r.units} units ({r.embedded} embedded) in "
@@ -120,6 +126,7 @@ def run_search(args: argparse.Namespace) -> int:
         make_plan(args.check, args.candidates, args.budget)  # usage errors before the index opens
     queries = read_queries(args.queries) if args.queries else [args.query]
     searcher = open_searcher(args.index)
+    several_roots = len(searcher.meta.get("roots") or []) > 1
     for query in queries:
         if args.check:
             from codelm.verified import verified_search
@@ -132,7 +139,7 @@ def run_search(args: argparse.Namespace) -> int:
             found["results"] = [r for r in found["results"] if r["score"] >= args.threshold]
         if args.format == "vimgrep":
             for r in found["results"]:
-                print(f"{r['path']}:{r['start_line']}:1:{r['name']}")
+                print(f"{_shown(r, several_roots)}:{r['start_line']}:1:{r['name']}")
         elif args.format == "jsonl":
             for r in found["results"]:
                 print(json.dumps({"query": query, **r}), flush=True)
@@ -141,7 +148,13 @@ def run_search(args: argparse.Namespace) -> int:
         else:
             for r in found["results"]:
                 mark = f"  [{r['checks_passed']}/{r['checks_total']} checks]" if args.check else ""
-                print(f"{r['path']}:{r['start_line']}-{r['end_line']}  {r['name']}  ({r['kind']}, {r['score']:.3f}){mark}")
+                print(f"{_shown(r, several_roots)}:{r['start_line']}-{r['end_line']}  {r['name']}  ({r['kind']}, {r['score']:.3f}){mark}")
             if found.get("unchecked"):
                 print(f"{len(found['unchecked'])} candidates not checked (--json lists why)", file=sys.stderr)
     return 0
+
+
+def _shown(result: dict, several_roots: bool) -> str:
+    """The path printed for editors and readers: relative to the root, or with its root when
+    the index has several (so that the file can be opened)."""
+    return str(Path(result["root"]) / result["path"]) if several_roots and result.get("root") else result["path"]

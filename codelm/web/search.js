@@ -41,11 +41,14 @@ function render() {
   const list = $("results");
   list.replaceChildren();
   $("code").replaceChildren();
+  // an index of several repositories: say which one (the last folder of the result's root)
+  const severalRoots = new Set(results.map((r) => r.root)).size > 1;
   results.forEach((r, i) => {
     const li = document.createElement("li");
     li.dataset.id = r.id;
+    const repo = severalRoots && r.root ? `${r.root.split("/").pop()}: ` : "";
     li.append(text("div", "name", r.name),
-              text("div", "where", `${r.path}:${r.start_line}-${r.end_line} · ${r.kind} · ${r.language}`),
+              text("div", "where", `${repo}${r.path}:${r.start_line}-${r.end_line} · ${r.kind} · ${r.language}`),
               text("div", "score", `score ${r.score.toFixed(3)}`));
     li.addEventListener("click", () => select(i));
     list.append(li);

@@ -52,7 +52,7 @@ def test_search_returns_contract_fields(client):
     top = body["results"][0]
     assert (top["path"], top["name"], top["kind"], top["language"]) == ("mathx.py", "fibonacci", "function", "python")
     assert (top["start_line"], top["end_line"]) == (1, 5)
-    assert set(top) == {"id", "path", "name", "kind", "language", "start_line", "end_line", "score"}
+    assert set(top) == {"id", "path", "name", "kind", "language", "start_line", "end_line", "root", "score"}
     assert len(body["results"]) == 3
 
 
@@ -76,7 +76,7 @@ def test_health_and_stats(client):
     assert client.get("/health").json() == {"status": "ok"}
     stats = client.get("/stats").json()
     assert (stats["units"], stats["files"], stats["model"]) == (5, 3, "minilm")
-    assert stats["schema"] == 1 and stats["generation"] >= 1
+    assert stats["schema"] == 2 and stats["generation"] >= 1
     assert stats["languages"] == ["javascript", "python"]
 
 

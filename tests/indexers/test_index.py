@@ -47,7 +47,7 @@ def test_search_finds_the_right_unit(searcher):
     top = searcher.search("listen for HTTP requests", k=4)
     assert top[0]["name"] == "startServer" and top[0]["language"] == "javascript"
     assert [r["score"] for r in top] == sorted((r["score"] for r in top), reverse=True)
-    assert set(top[0]) == {"id", "path", "name", "kind", "language", "start_line", "end_line", "score"}
+    assert set(top[0]) == {"id", "path", "name", "kind", "language", "start_line", "end_line", "root", "score"}
 
 
 def test_code_query_and_filters(searcher):

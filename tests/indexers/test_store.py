@@ -34,7 +34,8 @@ def test_rows_vectors_and_meta_round_trip(tmp_path):
     db, vectors = _fill(tmp_path, 5)
     ids, stored = store.all_vectors(db)
     assert ids.tolist() == [1, 2, 3, 4, 5] and np.array_equal(stored, vectors)
-    assert store.read_meta(db) == {"model": "minilm", "dim": DIM, "generation": 1, "roots": ["/r"]}
+    assert store.read_meta(db) == {"schema_version": store.SCHEMA_VERSION, "model": "minilm", "dim": DIM,
+                                   "generation": 1, "roots": ["/r"]}
     row = db.execute(f"SELECT {', '.join(store.UNIT_FIELDS)} FROM units WHERE id = 3").fetchone()
     unit = store.unit_from_row(row)
     assert (unit.name, unit.start_line, unit.path) == ("func_2", 3, "m2.py")
