@@ -8,10 +8,12 @@ after the line ran. `exception` events do not close a step: the line may still b
 What a state holds is `tracer.reprs`' business (every kept local's shortened `repr`).
 
 Speed: the global trace function gives a local one only to frames of the traced file (other
-frames get no line events); each such frame gets its own closure, which keeps its open step and
-its last state, keys and values. A state is recomputed only where a value changed (by
-identity) or may have changed in place (values of types outside `reprs.STABLE`); an unchanged
-state is the same dict object as the step before.
+frames get no line events), a closure of its own per frame that keeps its open step. In a
+function whose locals only its own code can rebind (no cells; `line_binds`), while every value
+is of a type whose repr cannot change in place (`reprs.STABLE`) and no exception passed, a line
+that binds no local keeps the last state (the same dict, `f_locals` not even read) and one that
+does looks at its own names only. Module and class bodies are looked at name by name, through
+the shared cache of `reprs.value_text`. The trace is the same as with a full look every step.
 
 Programs that call `sys.settrace` get no effect (the tracer stays); signal handlers run and
 are traced like any other function of the file. What a program writes straight to file
