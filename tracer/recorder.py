@@ -25,9 +25,8 @@ returns no steps: a Python-level endless loop stops at `max_steps` (`too_long`) 
 from __future__ import annotations
 
 import builtins
-import dis
-import inspect
 import io
+import opcode
 import sys
 import time
 import types
@@ -246,30 +245,36 @@ class Recorder:
 
 
 _UNBOUND = object()  # a local without a value
-_BINDING = frozenset({"STORE_FAST", "DELETE_FAST"})
-_OTHER_BINDING = frozenset({"STORE_NAME", "DELETE_NAME", "STORE_DEREF", "DELETE_DEREF", "IMPORT_STAR"})
+_BINDING = frozenset(opcode.opmap[name] for name in ("STORE_FAST", "DELETE_FAST"))
+_OTHER_BINDING = frozenset(opcode.opmap[name] for name in (
+    "STORE_NAME", "DELETE_NAME", "STORE_DEREF", "DELETE_DEREF", "IMPORT_STAR"))
+_EXTENDED_ARG = opcode.opmap["EXTENDED_ARG"]
+_CO_OPTIMIZED = 0x1  # inspect.CO_OPTIMIZED (inspect and dis take 15 ms to import: every run pays it)
 
 
 def line_binds(code: types.CodeType) -> dict[int, tuple[str, ...]] | None:
     """For a function's code: line -> the locals its instructions bind or unbind. None where other
     code may rebind this frame's locals too (module and class bodies: their globals or namespace;
     cells shared with nested functions) or where a binding instruction has no line."""
-    if not code.co_flags & inspect.CO_OPTIMIZED or code.co_cellvars or code.co_freevars:
+    if not code.co_flags & _CO_OPTIMIZED or code.co_cellvars or code.co_freevars:
         return None
     line_of = {}
     for start, end, line in code.co_lines():
         for offset in range(start, end, 2):
             line_of[offset] = line
     binds: dict[int, list[str]] = {}
-    for ins in dis.get_instructions(code):
-        if ins.opname in _OTHER_BINDING:
+    raw, extended = code.co_code, 0
+    for offset in range(0, len(raw), 2):
+        op, arg = raw[offset], raw[offset + 1] | extended
+        extended = arg << 8 if op == _EXTENDED_ARG else 0
+        if op in _OTHER_BINDING:
             return None
-        if ins.opname in _BINDING:
-            line = line_of.get(ins.offset)
+        if op in _BINDING:
+            line, name = line_of.get(offset), code.co_varnames[arg]
             if line is None:
                 return None
-            if not hidden(ins.argval) and ins.argval not in binds.setdefault(line, []):
-                binds[line].append(ins.argval)
+            if not hidden(name) and name not in binds.setdefault(line, []):
+                binds[line].append(name)
     return {line: tuple(names) for line, names in binds.items()}
 
 
