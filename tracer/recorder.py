@@ -5,12 +5,15 @@ Its state is taken at that frame's next event (its next `line` or its `return`, 
 also reports when a frame yields or unwinds through an exception), so it is the frame's locals
 after the line ran. `exception` events do not close a step: the line may still be running.
 
-What a state holds: every local except dunder names (`__name__`, `__builtins__`, ...),
-compiler temporaries (`.0`), and modules, functions, methods and classes (definitions and
-imports are code, not data; CodeExecutor keeps variables only). Values are `repr`s, cut to
-`max_repr` characters with `...`; long lists, dicts, sets and strings are cut before `repr`
-runs, unchanged ints, floats, strings, bytes and None reuse the last repr, and default
-reprs lose their address (`<__main__.Point object>`) so that traces are reproducible.
+What a state holds is `tracer.reprs`' business (every kept local's shortened `repr`).
+
+Speed: the global trace function gives a local one only to frames of the traced file (other
+frames get no line events), a closure of its own per frame that keeps its open step. In a
+function whose locals only its own code can rebind (no cells; `line_binds`), while every value
+is of a type whose repr cannot change in place (`reprs.STABLE`) and no exception passed, a line
+that binds no local keeps the last state (the same dict, `f_locals` not even read) and one that
+does looks at its own names only. Module and class bodies are looked at name by name, through
+the shared cache of `reprs.value_text`. The trace is the same as with a full look every step.
 
 Programs that call `sys.settrace` get no effect (the tracer stays); signal handlers run and
 are traced like any other function of the file. What a program writes straight to file
@@ -23,117 +26,16 @@ from __future__ import annotations
 
 import builtins
 import io
-import re
+import opcode
 import sys
 import time
 import types
 from typing import Any
 
 from tracer import sandbox_child
+from tracer.reprs import ATOMS, STABLE, hidden, short_repr, snapshot, value_text
 
-# objects whose repr (or whose being skipped) cannot change while the object stays the same
-_STABLE = frozenset({int, float, complex, bool, str, bytes, type(None), types.ModuleType,
-                     types.FunctionType, types.BuiltinFunctionType, types.MethodType, type})
-_SKIP = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
-_ATOMS = frozenset({int, float, bool, type(None)})
-_BRACKETS = {list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}"), frozenset: ("frozenset({", "})"),
-             dict: ("{", "}")}
-
-
-def short_repr(value: Any, limit: int, depth: int = 0) -> str:
-    """`repr(value)` cut to `limit` characters (`...` at the end), never building a huge repr:
-    strings are cut first, lists, tuples, sets and dicts are written item by item until the
-    limit is passed."""
-    kind = type(value)
-    try:
-        if kind in _BRACKETS and value:
-            text = _container_repr(value, kind, limit, depth)
-        else:
-            if (kind is str or kind is bytes) and len(value) > limit:
-                value = value[:limit]
-            text = repr(value)
-    except BaseException as err:  # noqa: BLE001 - a broken __repr__ must not stop the trace
-        text = f"<{kind.__name__} object; repr failed: {type(err).__name__}>"
-    if " at 0x" in text:  # default reprs: drop the address so traces are reproducible
-        text = _ADDRESS.sub(">", text)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _container_repr(value: Any, kind: type, limit: int, depth: int) -> str:
-    opening, closing = _BRACKETS[kind]
-    if kind is list or kind is tuple:  # fast path: a head of numbers, bools and None, repr'd in C
-        head = value[:limit // 3 + 1]  # each item takes 3 characters or more: enough to pass the limit
-        if _ATOMS.issuperset(map(type, head)):
-            return repr(head)
-    if depth > 8:
-        return opening + "..." + closing
-    parts, size = [], len(opening)
-    items = value.items() if kind is dict else value
-    for item in items:
-        if kind is dict:
-            key, val = item
-            text = (repr(key) if type(key) in _ATOMS else short_repr(key, limit, depth + 1)) + ": " + (
-                repr(val) if type(val) in _ATOMS else short_repr(val, limit, depth + 1))
-        else:
-            text = repr(item) if type(item) in _ATOMS else short_repr(item, limit, depth + 1)
-        parts.append(text)
-        size += len(text) + 2
-        if size > limit:  # the rest would be cut anyway
-            break
-    if kind is tuple and len(value) == 1:
-        return f"({parts[0]},)"
-    return opening + ", ".join(parts) + closing
-
-
-_HIDDEN_NAMES: set[str] = set()  # dunder and compiler names seen so far: skipped at a glance
-
-
-def _snapshot(local_vars: dict[str, Any], cache: dict[str, tuple], limit: int) -> dict[str, str]:
-    """The state: kept names -> short reprs. `cache` remembers each name's last value and repr;
-    an unchanged atom (the same object) or skipped object is not looked at again, nor is a list
-    of numbers whose shown items did not change."""
-    state = {}
-    hidden = _HIDDEN_NAMES
-    for name, value in local_vars.items():
-        if name in hidden:
-            continue
-        hit = cache.get(name)
-        if hit is not None and hit[0] is value and (type(value) in _STABLE or (
-                len(hit) == 5 and (head := value[:hit[4]]) == hit[2] and hit[3] == list(map(type, head)))):
-            text = hit[1]
-        elif (name[:2] == "__" and name[-2:] == "__") or name[:1] == ".":
-            hidden.add(name)
-            continue
-        else:
-            text = _value_text(name, value, cache, limit)
-        if text is not None:
-            state[name] = text
-    return state
-
-
-def _value_text(name: str, value: Any, cache: dict[str, tuple], limit: int) -> str | None:
-    """The repr to show for a new or changed value (None: not state), remembered in `cache`."""
-    kind = type(value)
-    if isinstance(value, _SKIP):
-        text = None
-    elif kind in _ATOMS:
-        try:
-            text = repr(value)
-        except ValueError:  # an int too long to print
-            text = short_repr(value, limit)
-        if len(text) > limit:
-            text = text[:limit - 3] + "..."
-    else:
-        text = short_repr(value, limit)
-        if kind is list:  # remember the shown items (and their types: 1 == 1.0 == True) to compare
-            shown = limit // 3 + 2  # more than the text can show: a longer list compares unequal
-            head = value[:shown]
-            if _ATOMS.issuperset(types := list(map(type, head))):
-                cache[name] = (value, text, head, types, shown)
-                return text
-    cache[name] = (value, text)
-    return text
+__all__ = ["Recorder", "short_repr", "trace_entry"]
 
 
 class _Bytes:
@@ -182,9 +84,8 @@ class Recorder:
         self.stdout: list[str] = []
         self.out_chars = 0
         self.truncated = False
-        self.pending: dict[Any, int] = {}  # frame being run -> its step whose state is not taken yet
-        self.cache: dict[str, tuple[Any, str | None]] = {}  # name -> last (value, repr), all frames:
-        # sharing is safe, a hit needs the very same object
+        self.live: dict[Any, Any] = {}  # frame of the traced file being run -> its local trace function
+        self.cache: dict[str, tuple] = {}  # name -> its last value and text, all frames (reprs.value_text)
 
     def emit(self, text: str) -> None:
         """Capture printed text and attach it to the step of the innermost traced frame."""
@@ -195,35 +96,131 @@ class Recorder:
             return
         self.out_chars += len(text)
         self.stdout.append(text)
-        frame = sys._getframe(1)
-        while frame is not None and (frame.f_code.co_filename != self.filename or frame not in self.pending):
+        frame, step = sys._getframe(1), None
+        while frame is not None and (step := _open_step(self.live.get(frame))) is None:
             frame = frame.f_back
-        step = self.pending[frame] if frame is not None else len(self.lines) - 1
+        if step is None:
+            step = len(self.lines) - 1
         if step >= 0:
             self.outputs.setdefault(step, []).append(text)
 
     def tracer(self):
-        """The global trace function (for `sys.settrace`). Only frames of the traced file get the
-        local one, which keeps `pending` and no other per-frame object (calls stay cheap)."""
-        lines, states, limit, pending, cache = self.lines, self.states, self.max_repr, self.pending, self.cache
-        filename, max_steps, snapshot, take = self.filename, self.max_steps, _snapshot, self.pending.pop
+        """The global trace function (for `sys.settrace`): frames of the traced file get a local
+        one of their own, every other frame none."""
+        lines, states, live, cache, limit = self.lines, self.states, self.live, self.cache, self.max_repr
+        filename, max_steps, hidden_names, plans = self.filename, self.max_steps, set(), {}
+        atoms, stable, text_of, cache_get = ATOMS, STABLE, value_text, self.cache.get
+
+        def function_tracer(frame, plan):
+            """Function frames: after a line that binds no local, the state is the one before (when
+            its values cannot change in place); after one that does, only its names are looked at."""
+            step = line = state = None  # the open step and its line; the state at the last step
+            volatile = dirty = False  # a value may change in place; an exception passed
+
+            def on_event(frame, event, arg):
+                nonlocal step, line, state, volatile, dirty
+                if step is not None:  # the open step's state: after its line
+                    if event == "exception":
+                        dirty = True
+                        return on_event
+                    full = True
+                    if not volatile and not dirty and state is not None:
+                        names = plan.get(line)  # the locals this line may bind or unbind
+                        full = False
+                        if names is not None:
+                            local_vars = frame.f_locals
+                            for name in names:
+                                value = local_vars.get(name, _UNBOUND)
+                                kind = type(value)
+                                if kind in atoms:
+                                    try:
+                                        text = repr(value)
+                                    except ValueError:  # an int too long to print
+                                        text = text_of(name, value, cache, limit)
+                                    if len(text) > limit:
+                                        text = text[:limit - 3] + "..."
+                                elif kind in stable:
+                                    text = text_of(name, value, cache, limit)
+                                else:  # unbound, or a value that may change in place
+                                    full = True
+                                    break
+                                old = state.get(name)
+                                if text != old:
+                                    if text is None or old is None:  # a new name, or one now skipped
+                                        full = True
+                                        break
+                                    state = {**state, name: text}
+                    if full:  # the whole state from scratch
+                        state, volatile, dirty = {}, False, False
+                        for name, value in frame.f_locals.items():
+                            if name in hidden_names:
+                                continue
+                            hit = cache_get(name)
+                            if hit is not None and hit[0] is value and type(value) in stable:
+                                text = hit[1]
+                            elif hidden(name):
+                                hidden_names.add(name)
+                                continue
+                            else:
+                                text = text_of(name, value, cache, limit)
+                                volatile = volatile or type(value) not in stable
+                            if text is not None:
+                                state[name] = text
+                    states[step] = state
+                    step = None
+                if event == "line":
+                    if len(lines) >= max_steps:
+                        sandbox_child.abort("too_long", f"stopped after {max_steps} steps")
+                    step = len(lines)
+                    lines.append(line := frame.f_lineno)
+                    states.append(None)
+                elif event == "return":
+                    live.pop(frame, None)
+                return on_event
+            return on_event
+
+        def generic_tracer(frame):
+            """Module and class bodies, frames sharing cells: every name is looked at, every step."""
+            step = None  # the open step
+
+            def on_event(frame, event, arg):
+                nonlocal step
+                if step is not None and event != "exception":  # the open step's state: after its line
+                    states[step] = state = {}
+                    for name, value in frame.f_locals.items():
+                        if name in hidden_names:
+                            continue
+                        hit = cache_get(name)
+                        if hit is not None and hit[0] is value and type(value) in stable:
+                            text = hit[1]
+                        elif hidden(name):
+                            hidden_names.add(name)
+                            continue
+                        else:
+                            text = text_of(name, value, cache, limit)
+                        if text is not None:
+                            state[name] = text
+                    step = None
+                if event == "line":
+                    if len(lines) >= max_steps:
+                        sandbox_child.abort("too_long", f"stopped after {max_steps} steps")
+                    step = len(lines)
+                    lines.append(frame.f_lineno)
+                    states.append(None)
+                elif event == "return":
+                    live.pop(frame, None)
+                return on_event
+            return on_event
 
         def on_call(frame, event, arg):
-            return on_event if frame.f_code.co_filename == filename else None
-
-        def on_event(frame, event, arg):
-            if event == "exception":
-                return on_event
-            step = take(frame, None)
-            if step is not None:
-                states[step] = snapshot(frame.f_locals, cache, limit)
-            if event == "line":
-                step = len(lines)
-                if step >= max_steps:
-                    sandbox_child.abort("too_long", f"stopped after {max_steps} steps")
-                pending[frame] = step
-                lines.append(frame.f_lineno)
-                states.append(None)
+            code = frame.f_code
+            if code.co_filename != filename:
+                return None
+            plan = plans.get(code, _UNBOUND)
+            if plan is _UNBOUND:
+                plan = plans[code] = line_binds(code)
+            on_event = generic_tracer(frame) if plan is None else function_tracer(frame, plan)
+            live[frame] = on_event
             return on_event
         return on_call
 
@@ -231,11 +228,12 @@ class Recorder:
         """The trace as JSON (schema.Trace without the path); closes the steps still open."""
         if status == "too_long":
             self.truncated = True
-        for frame, step in list(self.pending.items()):
-            try:
-                self.states[step] = _snapshot(frame.f_locals, {}, self.max_repr)
-            except BaseException:  # noqa: BLE001
-                pass
+        for frame, tracer in list(self.live.items()):
+            if (step := _open_step(tracer)) is not None:
+                try:
+                    self.states[step] = snapshot(frame.f_locals, {}, self.max_repr)
+                except BaseException:  # noqa: BLE001
+                    pass
         steps = []
         for i, (line, state) in enumerate(zip(self.lines, self.states)):
             step = {"line": line, "state": state or {}}
@@ -244,6 +242,47 @@ class Recorder:
             steps.append(step)
         return {"status": status, "stdout": "".join(self.stdout), "error": error, "steps": steps,
                 "truncated": self.truncated}
+
+
+_UNBOUND = object()  # a local without a value
+_BINDING = frozenset(opcode.opmap[name] for name in ("STORE_FAST", "DELETE_FAST"))
+_OTHER_BINDING = frozenset(opcode.opmap[name] for name in (
+    "STORE_NAME", "DELETE_NAME", "STORE_DEREF", "DELETE_DEREF", "IMPORT_STAR"))
+_EXTENDED_ARG = opcode.opmap["EXTENDED_ARG"]
+_CO_OPTIMIZED = 0x1  # inspect.CO_OPTIMIZED (inspect and dis take 15 ms to import: every run pays it)
+
+
+def line_binds(code: types.CodeType) -> dict[int, tuple[str, ...]] | None:
+    """For a function's code: line -> the locals its instructions bind or unbind. None where other
+    code may rebind this frame's locals too (module and class bodies: their globals or namespace;
+    cells shared with nested functions) or where a binding instruction has no line."""
+    if not code.co_flags & _CO_OPTIMIZED or code.co_cellvars or code.co_freevars:
+        return None
+    line_of = {}
+    for start, end, line in code.co_lines():
+        for offset in range(start, end, 2):
+            line_of[offset] = line
+    binds: dict[int, list[str]] = {}
+    raw, extended = code.co_code, 0
+    for offset in range(0, len(raw), 2):
+        op, arg = raw[offset], raw[offset + 1] | extended
+        extended = arg << 8 if op == _EXTENDED_ARG else 0
+        if op in _OTHER_BINDING:
+            return None
+        if op in _BINDING:
+            line, name = line_of.get(offset), code.co_varnames[arg]
+            if line is None:
+                return None
+            if not hidden(name) and name not in binds.setdefault(line, []):
+                binds[line].append(name)
+    return {line: tuple(names) for line, names in binds.items()}
+
+
+def _open_step(tracer: Any) -> int | None:
+    """The open step of a frame, from its local trace function (None: none, or not traced)."""
+    if tracer is None:
+        return None
+    return tracer.__closure__[tracer.__code__.co_freevars.index("step")].cell_contents
 
 
 def _ignored_settrace(func: Any) -> None:
