@@ -45,8 +45,9 @@ def build_attention_mask(mode: str, length: int, past_length: int = 0,
                          device: torch.device | None = None) -> tuple[torch.Tensor | None, bool]:
     """The attention rule of `mode` as (mask, is_causal) for `scaled_dot_product_attention`.
 
-    mask is boolean (batch or 1, 1, length, past_length + length), True where a query may see
-    a key; None when every query sees every key (or when is_causal says it all). Queries sit at
+    mask is boolean (batch or 1, 1, length or 1, past_length + length), True where a query may
+    see a key (one row for all queries when only padding is masked); None when every query sees
+    every key (or when is_causal says it all). Queries sit at
     absolute positions past_length .. past_length + length - 1. key_padding (batch,
     past_length + length) is True at real tokens. A query that would see no key at all (a row
     of padding) sees itself instead, so softmax never yields NaN.
@@ -59,6 +60,8 @@ def build_attention_mask(mode: str, length: int, past_length: int = 0,
         return None, False
     if key_padding is None and mode == "decoder" and past_length == 0:
         return None, True
+    if mode == "encoder" and bool(key_padding.any(-1).all()):
+        return key_padding.bool()[:, None, None, :], False  # every row has a key to see
     total = past_length + length
     q = torch.arange(past_length, total, device=device)[:, None]
     k = torch.arange(total, device=device)[None, :]
@@ -207,6 +210,8 @@ class CodeLM(nn.Module):
         mask, is_causal = build_attention_mask(mode, length, past_length, key_padding,
                                                prefix_lengths, input_ids.device)
         x = self.embeddings(input_ids, self.position_ids(input_ids, past_length), token_type_ids)
+        if mask is not None:  # additive once here, not converted again by each block's attention
+            mask = torch.zeros(mask.shape, dtype=x.dtype, device=x.device).masked_fill_(~mask, float("-inf"))
         cache = []
         for i, block in enumerate(self.blocks):
             x, kv = block(x, mask, is_causal, past_key_values[i] if past_key_values else None)
