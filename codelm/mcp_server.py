@@ -50,7 +50,7 @@ class IndexService:
             found = self.searcher().unit(unit_id)
         if found is None:
             raise CodelmError(f"no unit with id {unit_id}: use an id that search_code returned")
-        return {"id": unit_id, **found.__dict__}
+        return found
 
     def status(self) -> dict:
         from indexers import store

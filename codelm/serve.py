@@ -156,10 +156,9 @@ def create_app(index_dir: str | Path) -> Starlette:
         found = await run(lambda s: s.unit(int(raw)))
         if found is None:
             raise ApiError(404, f"no unit with id {raw}: search again, the index may have changed")
-        body = {"id": int(raw), **found.__dict__}
         if request.query_params.get("html"):
-            body["highlighted"] = highlight(found.code, found.language, found.start_line)
-        return JSONResponse(body)
+            found["highlighted"] = highlight(found["code"], found["language"], found["start_line"])
+        return JSONResponse(found)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

@@ -109,11 +109,11 @@ class Searcher:
         rows = {r[0]: r for r in self._rows(", ".join(keys), ids)}
         return [{**dict(zip(keys, rows[i])), "score": round(s, 4)} for i, s in zip(ids, scores)]
 
-    def unit(self, unit_id: int):
-        """The full CodeUnit with this id, or None."""
-        row = self.db.execute(f"SELECT {', '.join(store.UNIT_FIELDS)} FROM units WHERE id = ?",
+    def unit(self, unit_id: int) -> dict | None:
+        """The unit with this id as a dict (id, root and every CodeUnit field), or None."""
+        row = self.db.execute(f"SELECT {', '.join(store.UNIT_FIELDS)}, root FROM units WHERE id = ?",
                               (unit_id,)).fetchone()
-        return None if row is None else store.unit_from_row(row)
+        return None if row is None else {"id": unit_id, "root": row[-1], **store.unit_from_row(row).__dict__}
 
 
 @contextmanager

@@ -67,6 +67,7 @@ def test_unit_with_highlighted_code(client):
     hit = client.get("/search", params={"q": "transpose a matrix", "k": 1}).json()["results"][0]
     unit = client.get(f"/units/{hit['id']}").json()
     assert unit["name"] == "Matrix.transpose" and "zip(*self.rows)" in unit["code"]
+    assert unit["root"] == hit["root"] and unit["id"] == hit["id"]
     assert "highlighted" not in unit
     html = client.get(f"/units/{hit['id']}", params={"html": 1}).json()["highlighted"]
     assert 'class="hl"' in html and "transpose" in html
