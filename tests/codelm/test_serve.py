@@ -190,6 +190,9 @@ def test_real_server_answers_concurrent_clients(server):
     for q, (_, body) in zip(queries, answers):
         assert body["query"] == q and len(body["results"]) == 2
     assert answers[0][1]["results"][0]["name"] == "fibonacci"
+    alone = {q: _get(f"{server}/search?q={urllib.request.quote(q)}&k=2")[1] for q in set(queries)}
+    for q, (_, body) in zip(queries, answers):  # answered together, each got its own results
+        assert [r["id"] for r in body["results"]] == [r["id"] for r in alone[q]["results"]]
     assert _get(f"{server}/search?q=&k=2")[0] == 400
 
 
