@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from codelm.config import PRESETS, ModelConfig
 from codelm.errors import UsageError
@@ -21,6 +21,18 @@ def _convert(text: str, like: Any, key: str) -> Any:
         return type(like)(text) if isinstance(like, (int, float)) else text
     except ValueError:
         raise UsageError(f"{key}={text}: expected a {type(like).__name__}") from None
+
+
+def split_settings(pairs: Sequence[str], kinds: dict[str, type]) -> tuple[dict[str, Any], list[str]]:
+    """key=value strings -> (the settings named in `kinds`, converted to their type; the other pairs)."""
+    settings, rest = {}, []
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key in kinds:
+            settings[key] = _convert(value, kinds[key](), key)
+        else:
+            rest.append(pair)
+    return settings, rest
 
 
 def split_overrides(pairs: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:

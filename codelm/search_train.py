@@ -21,36 +21,16 @@ DEFAULTS = {"lr": 2e-5, "batch_size": 32, "weight_decay": 0.01, "eval_every": 10
             "log_every": 10}
 
 
-def _split(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:
-    """key=value pairs -> (objective settings, the rest for the trainer)."""
-    objective, rest = {}, []
-    for pair in overrides:
-        key, _, value = pair.partition("=")
-        kind = OBJECTIVE_KEYS.get(key)
-        if kind is bool:
-            if value.lower() not in ("true", "false", "1", "0"):
-                raise UsageError(f"{key}={value}: expected true or false")
-            objective[key] = value.lower() in ("true", "1")
-        elif kind is not None:
-            try:
-                objective[key] = kind(value)
-            except ValueError:
-                raise UsageError(f"{key}={value}: expected a {kind.__name__}") from None
-        else:
-            rest.append(pair)
-    return objective, rest
-
-
 def train_search(data: str | Path, out: str | Path, max_steps: int | None = None,
                  overrides: list[str] = (), base: str = "minilm", resume: bool = False) -> dict[str, Any]:
     """Fine-tune `base` contrastively on the pairs of the corpus `data`; returns train's summary."""
     from codelm.checkpoint import load_pretrained, resolve_model_dir
     from codelm.objectives import get_objective
-    from codelm.pretrain import split_overrides
+    from codelm.pretrain import split_overrides, split_settings
     from codelm.train import TrainConfig, train
     from indexers.corpus import read_corpus
 
-    objective_settings, rest = _split(list(overrides))
+    objective_settings, rest = split_settings(overrides, OBJECTIVE_KEYS)
     model_changes, train_changes = split_overrides(rest)
     if model_changes:
         raise UsageError(f"model settings ({', '.join(model_changes)}) do not apply when fine-tuning {base!r}")

@@ -48,20 +48,6 @@ def stage_mix(datasets: dict[str, list], weights: dict[str, float], seed: int) -
     return [ex for _, ex in itertools.islice(mix(cycled, {n: weights[n] for n in cycled}, seed), total)]
 
 
-def _split_trace_keys(overrides: Sequence[str]) -> tuple[dict[str, float], list[str]]:
-    objective, rest = {}, []
-    for pair in overrides:
-        key, _, value = pair.partition("=")
-        if key in OBJECTIVE_KEYS:
-            try:
-                objective[key] = OBJECTIVE_KEYS[key](value)
-            except ValueError:
-                raise UsageError(f"{pair}: expected a number") from None
-        else:
-            rest.append(pair)
-    return objective, rest
-
-
 def train_trace(data: str | Path, out: str | Path, stages: Sequence[str] = ("singleline",),
                 mix: Sequence[float] | None = None, config: str = "tiny", max_steps: int | None = None,
                 overrides: Sequence[str] = (), max_length: int = 512) -> dict[str, Any]:
@@ -71,7 +57,7 @@ def train_trace(data: str | Path, out: str | Path, stages: Sequence[str] = ("sin
     from codelm.checkpoint import save_pretrained
     from codelm.objectives import get_objective
     from codelm.objectives.trace import encode_records
-    from codelm.pretrain import build_model, split_overrides
+    from codelm.pretrain import build_model, split_overrides, split_settings
     from codelm.tokenizer import default_tokenizer
     from codelm.train import TrainConfig, train
     from tracer.datasets import read_split
@@ -82,7 +68,7 @@ def train_trace(data: str | Path, out: str | Path, stages: Sequence[str] = ("sin
     if any(w <= 0 for w in mix):
         raise UsageError(f"--mix {','.join(map(str, mix))}: every weight must be positive")
     dirs = stage_dirs(data, stages)
-    objective_kw, rest = _split_trace_keys(overrides)
+    objective_kw, rest = split_settings(overrides, OBJECTIVE_KEYS)
     model_changes, train_changes = split_overrides(rest)
     if max_steps is not None:
         train_changes["max_steps"] = max_steps
