@@ -58,14 +58,9 @@ class IndexService:
         with self._lock:
             db = store.connect(self.index_dir)
             try:
-                meta = store.read_meta(db)
-                units = db.execute("SELECT count(*) FROM units").fetchone()[0]
-                files = db.execute("SELECT count(*) FROM files").fetchone()[0]
+                return store.summary(db, self.index_dir)
             finally:
                 db.close()
-        return {"index": str(self.index_dir), "units": units, "files": files, "model": meta.get("model"),
-                "schema": meta.get("schema_version"), "generation": meta.get("generation"),
-                "roots": meta.get("roots", []), "updated": meta.get("updated")}
 
     def docstring(self, code: str, model_dir: str | None) -> str:
         """A docstring for `code` from the docstring model (loaded once per directory)."""

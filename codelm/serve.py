@@ -163,17 +163,10 @@ def create_app(index_dir: str | Path) -> Starlette:
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    def read_stats(searcher) -> dict:
-        db = searcher.db
-        return {"index": str(searcher.index_dir),
-                "units": db.execute("SELECT count(*) FROM units").fetchone()[0],
-                "files": db.execute("SELECT count(*) FROM files").fetchone()[0],
-                "model": searcher.meta.get("model"), "schema": searcher.meta.get("schema_version"),
-                "generation": searcher.meta.get("generation"),
-                "languages": [lang for (lang,) in db.execute("SELECT DISTINCT language FROM units ORDER BY 1")]}
-
     async def stats(request: Request) -> JSONResponse:
-        return JSONResponse(await run(read_stats))
+        from indexers.store import summary
+
+        return JSONResponse(await run(lambda s: summary(s.db, s.index_dir)))
 
     async def page(request: Request) -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")

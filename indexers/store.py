@@ -139,6 +139,16 @@ def read_meta(db: sqlite3.Connection) -> dict:
     return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
 
 
+def summary(db: sqlite3.Connection, index_dir: str | Path) -> dict:
+    """What an index holds, as `/stats` and the MCP `index_status` tool report it."""
+    meta = read_meta(db)
+    return {"index": str(index_dir), "units": db.execute("SELECT count(*) FROM units").fetchone()[0],
+            "files": db.execute("SELECT count(*) FROM files").fetchone()[0], "model": meta.get("model"),
+            "schema": meta.get("schema_version"), "generation": meta.get("generation"),
+            "roots": meta.get("roots", []), "updated": meta.get("updated"),
+            "languages": [lang for (lang,) in db.execute("SELECT DISTINCT language FROM units ORDER BY 1")]}
+
+
 def write_meta(db: sqlite3.Connection, **values) -> None:
     db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                    [(k, json.dumps(v)) for k, v in values.items()])
