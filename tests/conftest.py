@@ -16,6 +16,23 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[1]
 
 
+REPO_FILES = {  # a tiny repository: two Python files and one JavaScript file, five units
+    "config.py": 'def load_config(path):\n    """Read the config file and merge defaults."""\n'
+                 '    with open(path) as f:\n        return {**DEFAULTS, **json.load(f)}\n',
+    "mathx.py": "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n\n"
+                "class Matrix:\n    def transpose(self):\n        return [list(r) for r in zip(*self.rows)]\n",
+    "web/server.js": "// Start an HTTP server on a port.\nfunction startServer(port) { return http.listen(port); }\n",
+}
+
+
+def write_repo(root: Path, files: dict[str, str] = REPO_FILES) -> Path:
+    """Write `files` (relative path -> text) under `root`; returns root."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
 def run_codelm(*args: str, cwd: str | Path | None = None, input: str | None = None,
                timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `python -m codelm ARGS` as a user would; returns the completed process (text mode)."""

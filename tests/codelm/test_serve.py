@@ -17,23 +17,11 @@ from starlette.testclient import TestClient
 
 from codelm.serve import MAX_K, MAX_QUERY_BYTES, create_app
 from indexers.index import build_index
-from tests.conftest import ROOT
-
-FILES = {
-    "config.py": 'def load_config(path):\n    """Read the config file and merge defaults."""\n'
-                 '    with open(path) as f:\n        return {**DEFAULTS, **json.load(f)}\n',
-    "mathx.py": "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n\n"
-                "class Matrix:\n    def transpose(self):\n        return [list(r) for r in zip(*self.rows)]\n",
-    "web/server.js": "// Start an HTTP server on a port.\nfunction startServer(port) { return http.listen(port); }\n",
-}
-
+from tests.conftest import ROOT, write_repo
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("repo")
-    for rel, text in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
+    root = write_repo(tmp_path_factory.mktemp("repo"))
     build_index(root, progress=False)
     return root / ".codelm"
 

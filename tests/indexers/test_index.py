@@ -14,27 +14,11 @@ import pytest
 from codelm.errors import CodelmError
 from indexers.index import build_index
 from indexers.search import Searcher
-from tests.conftest import ROOT
-
-FILES = {
-    "config.py": 'def load_config(path):\n    """Read the config file and merge defaults."""\n'
-                 '    with open(path) as f:\n        return {**DEFAULTS, **json.load(f)}\n',
-    "mathx.py": "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n\n"
-                "class Matrix:\n    def transpose(self):\n        return [list(r) for r in zip(*self.rows)]\n",
-    "web/server.js": "// Start an HTTP server on a port.\nfunction startServer(port) { return http.listen(port); }\n",
-}
-
-
-def _repo(root, files=FILES):
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
-
+from tests.conftest import REPO_FILES, ROOT, write_repo
 
 @pytest.fixture(scope="module")
 def searcher(tmp_path_factory):
-    root = _repo(tmp_path_factory.mktemp("repo"))
+    root = write_repo(tmp_path_factory.mktemp("repo"))
     report = build_index(root, progress=False)
     assert (report.files, report.units, report.embedded) == (3, 5, 5)
     return Searcher(root / ".codelm")
@@ -57,10 +41,10 @@ def test_code_query_and_filters(searcher):
 
 
 def test_incremental_reindex(tmp_path):
-    root = _repo(tmp_path)
+    root = write_repo(tmp_path)
     build_index(root, progress=False)
     assert build_index(root, progress=False).embedded == 0  # unchanged: nothing embedded
-    (root / "mathx.py").write_text(FILES["mathx.py"].replace("return a\n", "return b\n"))
+    (root / "mathx.py").write_text(REPO_FILES["mathx.py"].replace("return a\n", "return b\n"))
     (root / "web/server.js").unlink()
     report = build_index(root, progress=False)
     assert (report.files, report.units, report.embedded) == (2, 4, 1)  # only fibonacci changed
@@ -77,7 +61,7 @@ def test_errors(tmp_path):
     (bad / "index.sqlite").write_bytes(b"this is not a database" * 100)
     with pytest.raises(CodelmError, match="corrupt"):
         Searcher(bad)
-    root = _repo(tmp_path / "repo")
+    root = write_repo(tmp_path / "repo")
     build_index(root, progress=False)
     with pytest.raises(CodelmError, match="--rebuild"):
         build_index(root, model="other-model", progress=False)
@@ -91,7 +75,7 @@ def test_empty_repository_gives_empty_index(tmp_path):
 
 @pytest.mark.slow
 def test_killed_index_leaves_previous_index_usable(tmp_path):
-    root = _repo(tmp_path)
+    root = write_repo(tmp_path)
     build_index(root, progress=False)
     many = "".join(f"def helper_{i}(x):\n    return x * {i} + len(str(x)) - {i % 7}\n\n" for i in range(200))
     (root / "many.py").write_text(many)

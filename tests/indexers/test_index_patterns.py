@@ -2,6 +2,7 @@
 
 from indexers import store
 from indexers.index import build_index
+from tests.conftest import write_repo
 
 
 def _paths(index_dir):
@@ -13,9 +14,8 @@ def _paths(index_dir):
 
 
 def test_patterns_are_stored_and_reused(tmp_path):
-    for rel in ("src/app.py", "gen/models.py", "scripts/tool.py"):
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(f"def f_{rel.split('/')[0]}():\n    return 1\n")
+    write_repo(tmp_path, {rel: f"def f_{rel.split('/')[0]}():\n    return 1\n"
+                          for rel in ("src/app.py", "gen/models.py", "scripts/tool.py")})
     index_dir = tmp_path / ".codelm"
     build_index(tmp_path, progress=False, exclude=["gen/"])
     assert _paths(index_dir) == ["scripts/tool.py", "src/app.py"]
