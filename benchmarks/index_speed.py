@@ -88,7 +88,7 @@ def synthetic(base: np.ndarray, n: int, rng: np.random.Generator, sigma: float =
 
 def query_latency(index_dir: Path, units: list, base: np.ndarray, n: int, queries: list[str]) -> dict:
     """Warm p50 latency of a Searcher over an n-unit index built from repeated real units."""
-    from indexers.search import Searcher, _one_thread
+    from indexers.search import Searcher, one_thread
 
     rng = np.random.default_rng(0)
     db = store.connect(index_dir, create=True)
@@ -112,7 +112,7 @@ def query_latency(index_dir: Path, units: list, base: np.ndarray, n: int, querie
         t = time.perf_counter()
         searcher.search(q, k=10)
         full.append(time.perf_counter() - t)
-        with _one_thread():
+        with one_thread():
             t = time.perf_counter()
             _, ids = searcher.faiss.search(v[None], 10)
             searcher._results([int(i) for i in ids[0] if i >= 0], [0.0] * 10)
@@ -142,7 +142,7 @@ def ann_recall(base: np.ndarray, n: int, n_queries: int = 200) -> dict:
     exact.add(vectors)
     _, truth = exact.search(queries, 10)
     times, exact_times, found = [], [], []
-    faiss.omp_set_num_threads(1)  # one query at a time, as `codelm search` asks (see search._one_thread)
+    faiss.omp_set_num_threads(1)  # one query at a time, as `codelm search` asks (see search.one_thread)
     for i, q in enumerate(queries):
         t = time.perf_counter()
         _, ids = approx.search(q[None], 10)

@@ -192,10 +192,10 @@ def _embed(encoder, units: list[CodeUnit], progress: bool):
 
     from tqdm import tqdm
 
-    from indexers.search import _one_thread
+    from indexers.search import one_thread
 
     # a few units (a saved file under --watch) are too few to share among threads: as for a query
     with tqdm(total=len(units), desc="embedding", unit="unit", file=sys.stderr,
               disable=not progress or not units, dynamic_ncols=True) as bar, \
-            (_one_thread() if len(units) <= SMALL_BATCH else nullcontext()):
+            (one_thread() if len(units) <= SMALL_BATCH else nullcontext()):
         return encoder.encode([unit_text(u) for u in units], progress=bar.update)

@@ -52,7 +52,7 @@ class Searcher:
             raise UsageError("empty query: say what the code should do, or paste a snippet")
         if k < 1:
             raise UsageError("-k must be at least 1")
-        with _one_thread():
+        with one_thread():
             qvec = self.encoder.encode([query])[0]
             return self._search(query, qvec, k, language, path_glob, weight)
 
@@ -117,7 +117,7 @@ class Searcher:
 
 
 @contextmanager
-def _one_thread():
+def one_thread():
     """One query is too small to share among threads: with one thread torch and FAISS answer
     it 2-20x faster (measured on 2 busy cores, where thread pools wait on each other)."""
     import faiss
