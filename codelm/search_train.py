@@ -7,6 +7,7 @@ model's tokenizer files, so `indexers.embed.Encoder(out)` and `codelm index --mo
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,46 @@ DEFAULTS = {"lr": 2e-5, "batch_size": 32, "weight_decay": 0.01, "eval_every": 10
             "log_every": 10}
 
 
+def freeze_below(model: Any, train_layers: int) -> int:
+    """Leave only the top `train_layers` blocks trainable (embeddings and lower blocks frozen,
+    so no gradient flows below them); returns the number of trainable parameters."""
+    layers = len(model.blocks)
+    if not 1 <= train_layers <= layers:
+        raise UsageError(f"--train-layers must be between 1 and {layers} (the model's blocks)")
+    for name, param in model.named_parameters():
+        param.requires_grad = name.startswith("blocks.") and int(name.split(".")[1]) >= layers - train_layers
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def write_delta(model_dir: str | Path, out: str | Path, base: str = "minilm") -> dict[str, Any]:
+    """Write the encoder tensors (embeddings and blocks, not heads) of `model_dir` that differ from
+    `base`, in half precision under our module names, with its config and tokenizer files: a delta
+    directory that `load_pretrained` reads over `base` (how the shipped "minilm-code" is stored:
+    the few blocks that training changed instead of the whole model)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from codelm.checkpoint import DELTA_FILE, DELTA_META, load_pretrained
+
+    source, out = Path(model_dir), Path(out)
+    weights, base_weights = load_pretrained(source).state_dict(), load_pretrained(base).state_dict()
+    changed = {k: v.half().contiguous() for k, v in weights.items()
+               if k.startswith(("embeddings.", "blocks.")) and not torch.equal(v, base_weights[k])}
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(changed, str(out / DELTA_FILE), metadata={"format": "pt"})
+    for name in ("config.json",) + TOKENIZER_FILES:
+        if (source / name).is_file():
+            shutil.copy2(source / name, out / name)
+    meta = {"base": base, "tensors": len(changed), "parameters": sum(v.numel() for v in changed.values())}
+    (out / DELTA_META).write_text(json.dumps(meta, indent=1) + "\n")
+    return {**meta, "bytes": (out / DELTA_FILE).stat().st_size}
+
+
 def train_search(data: str | Path, out: str | Path, max_steps: int | None = None,
-                 overrides: list[str] = (), base: str = "minilm", resume: bool = False) -> dict[str, Any]:
-    """Fine-tune `base` contrastively on the pairs of the corpus `data`; returns train's summary."""
+                 overrides: list[str] = (), base: str = "minilm", resume: bool = False,
+                 train_layers: int | None = None) -> dict[str, Any]:
+    """Fine-tune `base` contrastively on the pairs of the corpus `data` (all of it, or its top
+    `train_layers` blocks); returns train's summary."""
     from codelm.checkpoint import load_pretrained, resolve_model_dir
     from codelm.objectives import get_objective
     from codelm.pretrain import split_overrides, split_settings
@@ -42,6 +80,7 @@ def train_search(data: str | Path, out: str | Path, max_steps: int | None = None
     cfg = TrainConfig(**{**settings, "out_dir": str(out)})
     base_dir = resolve_model_dir(base)
     model = load_pretrained(base_dir).train()
+    trainable = freeze_below(model, train_layers) if train_layers else sum(p.numel() for p in model.parameters())
     objective = get_objective("contrastive", tokenizer=str(base_dir), pad_id=model.config.pad_token_id,
                               **objective_settings)
     train_data = [r for r in read_corpus(data, "train") if r["nl"]]
@@ -55,6 +94,6 @@ def train_search(data: str | Path, out: str | Path, max_steps: int | None = None
     for name in TOKENIZER_FILES:
         if (base_dir / name).is_file():
             shutil.copy2(base_dir / name, out / name)
-    return {"base": base, "train_pairs": len(train_data), "valid_pairs": len(valid_data),
+    return {"base": base, "trainable_parameters": trainable, "train_pairs": len(train_data), "valid_pairs": len(valid_data),
             "pairs_per_s": round(result["step"] * cfg.batch_size * cfg.grad_accum / max(result["seconds"], 1e-9), 1),
             **objective_settings, **result}

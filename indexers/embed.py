@@ -95,8 +95,13 @@ def _has_fbgemm() -> bool:
 
 
 def _fingerprint(model_dir: Path) -> str:
-    """Identifies the weights: config plus weight file names and sizes."""
+    """Identifies the weights: config plus weight file names and sizes (and a delta's content,
+    since every delta trained over the same blocks has the same size)."""
+    from codelm.checkpoint import DELTA_FILE
+
     h = hashlib.sha1((model_dir / "config.json").read_bytes() if (model_dir / "config.json").exists() else b"")
     for path in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
         h.update(f"{path.name}:{path.stat().st_size}".encode())
+        if path.name == DELTA_FILE:
+            h.update(hashlib.sha1(path.read_bytes()).digest())
     return h.hexdigest()[:16]

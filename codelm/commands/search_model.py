@@ -22,6 +22,10 @@ def register(commands) -> None:
     p.add_argument("--out", required=True, help="output directory (the trained encoder)")
     p.add_argument("--base", default="minilm", help="model to start from (default: the embedded MiniLM)")
     p.add_argument("--max-steps", type=int, help="optimizer steps (default: TrainConfig's)")
+    p.add_argument("--train-layers", type=int, metavar="N",
+                   help="train only the top N blocks (the rest frozen: faster, and a small delta to ship)")
+    p.add_argument("--delta", metavar="DIR", help="also write the tensors that training changed, in half "
+                   "precision, as a small delta directory over --base (how codelm/data/minilm-code is made)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="objective or TrainConfig settings")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -37,7 +41,12 @@ def register(commands) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from codelm.search_train import train_search
 
-    result = train_search(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume)
+    result = train_search(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume,
+                          args.train_layers)
+    if args.delta:
+        from codelm.search_train import write_delta
+
+        result["delta"] = {"dir": args.delta, **write_delta(args.out, args.delta, args.base)}
     if args.json:
         print(json.dumps(result))
     else:
