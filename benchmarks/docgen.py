@@ -7,7 +7,7 @@ Speed: docstrings per second at batch 1 and batch 32, with and without the key/v
 (an untrained model of --config's size when no model is given; every docstring is then
 max-tokens long, which is the worst case). Prints one JSON object.
 
-    python benchmarks/docgen.py [--small] [--model DIR] [--train-steps N] [--out DIR]
+    python benchmarks/docgen.py [--small] [--model DIR [--train-corpus DIR]] [--train-steps N] [--out DIR]
 """
 
 from __future__ import annotations
@@ -25,8 +25,11 @@ HELD_OUT = ("json", "http", "email", "xml", "urllib", "sqlite3", "zipfile", "tom
 SMALL_ROOTS = ("json", "email", "http", "logging", "importlib", "concurrent")
 
 
-def package_split_corpus(stdlib: Path, roots: list[Path], out: Path, held_out=HELD_OUT) -> dict:
-    """A corpus whose valid split holds the functions of the held-out packages only."""
+def package_split_corpus(stdlib: Path, roots: list[Path], out: Path, held_out=HELD_OUT,
+                         train_corpus: Path | None = None) -> dict:
+    """A corpus whose valid split holds the functions of the held-out packages only; its train
+    split is the rest, or the train split of `train_corpus` (what the model was trained on, so
+    that the retrieval baseline searches the same functions) minus any held-out package."""
     from indexers.corpus import build_corpus, read_corpus
 
     build_corpus(roots, out / "all", valid_share=0.0, progress=False)
@@ -36,7 +39,8 @@ def package_split_corpus(stdlib: Path, roots: list[Path], out: Path, held_out=HE
         parts = Path(record["path"]).parts
         return (parts[1] if parts[0] == stdlib.name and len(parts) > 1 else parts[0]).removesuffix(".py")
 
-    splits = {"train": [r for r in records if package(r) not in held_out],
+    train = read_corpus(train_corpus, "train") if train_corpus else records
+    splits = {"train": [r for r in train if package(r) not in held_out],
               "valid": [r for r in records if package(r) in held_out]}
     for split, rows in splits.items():
         (out / f"{split}-00000.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -65,6 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="a few packages, tiny model, short runs")
     parser.add_argument("--model", help="docstring model directory")
+    parser.add_argument("--train-corpus", type=Path, help="the corpus --model was trained on (default: the "
+                        "standard library minus the held-out packages); the retrieval baseline searches it")
     parser.add_argument("--train-steps", type=int, default=0, help="train a model here first (0: none)")
     parser.add_argument("--init", default="minilm", help="warm start of --train-steps")
     parser.add_argument("--config", default="small", help="size of the untrained model timed without --model")
@@ -87,7 +93,7 @@ def main() -> None:
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     roots = [stdlib / p for p in SMALL_ROOTS] if args.small else [stdlib]
     out = Path(args.out)
-    counts = package_split_corpus(stdlib, roots, out / "corpus")
+    counts = package_split_corpus(stdlib, roots, out / "corpus", train_corpus=args.train_corpus)
     model_dir = args.model
     if args.train_steps:
         train_docstring(out / "corpus", out / "model", args.init, max_steps=args.train_steps,
