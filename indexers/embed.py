@@ -1,4 +1,6 @@
-"""Sentence embeddings with the codelm core: the embedded all-MiniLM-L6-v2 by default.
+"""Sentence embeddings with the codelm core. The default, "minilm-code", is the embedded
+all-MiniLM-L6-v2 with its top three blocks fine-tuned for code search (`codelm train search`,
+shipped as a half-precision delta in codelm/data/minilm_code); "minilm" is the stock model.
 
 Texts are tokenized with the model's own `tokenizer.json` (truncated to 256 tokens as the
 sentence-transformers configuration of MiniLM does), sorted by length so that batches carry
@@ -16,6 +18,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from codelm.checkpoint import SEARCH_MODEL
+
+DEFAULT_MODEL = SEARCH_MODEL  # MiniLM with its top blocks fine-tuned for code search (codelm/data/minilm_code)
 MAX_TOKENS = 256
 INT8 = True  # the default: see codelm/quantize.py and benchmarks/index_speed.py
 
@@ -23,7 +28,7 @@ INT8 = True  # the default: see codelm/quantize.py and benchmarks/index_speed.py
 class Encoder:
     """Embeds texts with a BERT/RoBERTa checkpoint loaded into the codelm core."""
 
-    def __init__(self, model: str = "minilm", max_tokens: int = MAX_TOKENS, int8: bool = INT8) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, max_tokens: int = MAX_TOKENS, int8: bool = INT8) -> None:
         from tokenizers import Tokenizer
 
         from codelm.checkpoint import load_pretrained, resolve_model_dir
@@ -75,7 +80,7 @@ class Encoder:
 _LOADED: dict[tuple[str, str], Encoder] = {}
 
 
-def load_encoder(model: str = "minilm") -> Encoder:
+def load_encoder(model: str = DEFAULT_MODEL) -> Encoder:
     """The Encoder for `model`, loaded once per process and weights: a watcher re-indexing or a
     server reloading a new generation does not pay the model load (about 1-3 s) again."""
     from codelm.checkpoint import resolve_model_dir

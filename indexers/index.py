@@ -11,12 +11,12 @@ from typing import Sequence
 
 from codelm.errors import CodelmError
 from indexers import store
+from indexers.embed import DEFAULT_MODEL
 from indexers.extract import extract_text
 from indexers.text import unit_text
 from indexers.units import CodeUnit
 from indexers.walk import walk
 
-DEFAULT_MODEL = "minilm"
 SMALL_BATCH = 32  # at most this many units to embed: one torch thread (see _embed)
 
 

@@ -70,4 +70,4 @@ def test_human_output_and_broken_indexes(indexed, codelm_cli, tmp_path):
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith("error: no usable index") and "codelm index" in proc.stderr
     proc = codelm_cli("index", str(root), "--model", str(tmp_path / "other-model"))
-    assert proc.returncode == 1 and "built with model 'minilm'" in proc.stderr and "--rebuild" in proc.stderr
+    assert proc.returncode == 1 and "built with model 'minilm-code'" in proc.stderr and "--rebuild" in proc.stderr

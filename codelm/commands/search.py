@@ -25,7 +25,8 @@ def register(commands) -> None:
     p.add_argument("path", nargs="*", help="the repository's directory; several make one index over all "
                                            "(each result names its root); none re-indexes the roots stored in --index")
     p.add_argument("--index", help="index directory (default: PATH/.codelm; needed with several or no PATH)")
-    p.add_argument("--model", help="encoder: 'minilm' (embedded default) or a checkpoint directory")
+    p.add_argument("--model", help="encoder: 'minilm-code' (the default: MiniLM fine-tuned for code search, shipped), "
+                                        "'minilm' (the stock all-MiniLM-L6-v2) or a checkpoint directory")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything (e.g. after changing --model)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--exclude", action="append", metavar="PATTERN",

@@ -76,7 +76,7 @@ def test_tools_over_stdio(repo, tiny_model_dir):
     assert checked["results"][0]["verified"] is True
     assert unit["path"] == "mathx.py" and "a, b = b, a + b" in unit["code"]
     assert unit["root"] == found["results"][0]["root"]
-    assert (status["units"], status["files"], status["model"]) == (2, 2, "minilm")
+    assert (status["units"], status["files"], status["model"]) == (2, 2, "minilm-code")
     assert report["files"] == 3 and report["embedded"] == 1
     assert after["results"][0]["name"] == "reverse_words"
     assert trace["status"] == "ok" and trace["stdout"] == "42\n"

@@ -64,7 +64,7 @@ def test_unit_with_highlighted_code(client):
 def test_health_and_stats(client):
     assert client.get("/health").json() == {"status": "ok"}
     stats = client.get("/stats").json()
-    assert (stats["units"], stats["files"], stats["model"]) == (5, 3, "minilm")
+    assert (stats["units"], stats["files"], stats["model"]) == (5, 3, "minilm-code")
     assert stats["schema"] == 2 and stats["generation"] >= 1
     assert stats["languages"] == ["javascript", "python"]
 

@@ -43,3 +43,24 @@ def test_int8_close_to_fp32_on_stdlib_units():
     cosine = (a * b).sum(1)
     assert b.dtype == np.float32 and np.allclose(np.linalg.norm(b, axis=1), 1, atol=1e-4)
     assert cosine.min() >= 0.99, cosine
+
+
+def test_default_encoder_is_the_shipped_code_search_delta():
+    """`minilm-code` (the default) is MiniLM with a few fine-tuned blocks, shipped small."""
+    from codelm.checkpoint import resolve_model_dir
+    from indexers.embed import DEFAULT_MODEL, Encoder
+
+    folder = resolve_model_dir(DEFAULT_MODEL)
+    assert DEFAULT_MODEL == "minilm-code"
+    assert json.loads((folder / "delta.json").read_text())["base"] == "minilm"
+    assert sum(f.stat().st_size for f in folder.iterdir()) < 20 * 2**20  # the issue's cap for git
+    queries = ["add two numbers", "read all lines of a file", "sort items in reverse order"]
+    codes = ["def add(a, b):\n    return a + b",
+             "def read_lines(path):\n    with open(path) as f:\n        return f.readlines()",
+             "def sort_desc(items):\n    return sorted(items, reverse=True)"]
+    tuned, stock = Encoder(int8=False), Encoder("minilm", int8=False)
+    assert tuned.fingerprint != stock.fingerprint
+    q, c = tuned.encode(queries), tuned.encode(codes)
+    assert np.allclose(np.linalg.norm(c, axis=1), 1.0, atol=1e-5)
+    assert ((q @ c.T).argmax(1) == np.arange(3)).all()  # each query finds its function
+    assert not np.allclose(c, stock.encode(codes), atol=1e-3)  # the delta is applied
