@@ -11,12 +11,12 @@ from pathlib import Path
 
 import torch
 
+from codelm import MINILM as DEFAULT_MODEL
+from codelm import SEARCH_MODEL
 from codelm.config import ModelConfig
 from codelm.errors import CodelmError
 from codelm.model import CodeLM
 
-DEFAULT_MODEL = "minilm"
-SEARCH_MODEL = "minilm-code"  # MiniLM fine-tuned for code search: see codelm.search_train.write_delta
 DELTA_FILE, DELTA_META = "delta.safetensors", "delta.json"
 
 # transformers name (after the bert./roberta. prefix) -> ours; {i} is the layer index

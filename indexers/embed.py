@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from codelm.checkpoint import SEARCH_MODEL
+from codelm import SEARCH_MODEL
 
 DEFAULT_MODEL = SEARCH_MODEL  # MiniLM with its top blocks fine-tuned for code search (codelm/data/minilm_code)
 MAX_TOKENS = 256

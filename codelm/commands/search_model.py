@@ -62,7 +62,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise UsageError("--k must be at least 1")
     eval_set = corpus_eval_set(args.data, args.split)
-    models = {"minilm": "minilm", "minilm-code": "minilm-code", **{(m if len(args.model) > 1 else "trained"): m for m in args.model}}
+    models = {"minilm": "minilm", "minilm-code": "minilm-code",
+              **{(m if len(args.model) > 1 else "trained"): m for m in args.model}}
     table = evaluate_search(eval_set, models, args.k)
     if args.json:
         print(json.dumps({"queries": len(eval_set.queries), "candidates": len(eval_set.texts), "systems": table}))
