@@ -3,6 +3,9 @@ the shared trainer, on the docstring-code pairs of a `codelm corpus` directory.
 
 The output directory is a complete encoder: weights (transformers layout) plus the base
 model's tokenizer files, so `indexers.embed.Encoder(out)` and `codelm index --model OUT` use it.
+With `train_layers` only the top blocks learn (2 of MiniLM's 6: 1.46x the pairs/s of all 6
+at 128 tokens on 2 CPU threads), and `write_delta` stores just those blocks over the base: how the default
+encoder "minilm-code" ships in 10.6 MB.
 """
 
 from __future__ import annotations
