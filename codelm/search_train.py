@@ -4,8 +4,8 @@ the shared trainer, on the docstring-code pairs of a `codelm corpus` directory.
 The output directory is a complete encoder: weights (transformers layout) plus the base
 model's tokenizer files, so `indexers.embed.Encoder(out)` and `codelm index --model OUT` use it.
 With `train_layers` only the top blocks learn (2 of MiniLM's 6: 1.46x the pairs/s of all 6
-at 128 tokens on 2 CPU threads), and `write_delta` stores just those blocks over the base: how the default
-encoder "minilm-code" ships in 10.6 MB.
+at 128 tokens on 2 CPU threads), and `write_delta` stores just those blocks over the base:
+how the default encoder "minilm-code" ships in 10.6 MB.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ def train_search(data: str | Path, out: str | Path, max_steps: int | None = None
     for name in TOKENIZER_FILES:
         if (base_dir / name).is_file():
             shutil.copy2(base_dir / name, out / name)
-    return {"base": base, "trainable_parameters": trainable, "train_pairs": len(train_data), "valid_pairs": len(valid_data),
+    return {"base": base, "trainable_parameters": trainable, "train_pairs": len(train_data),
+            "valid_pairs": len(valid_data),
             "pairs_per_s": round(result["step"] * cfg.batch_size * cfg.grad_accum / max(result["seconds"], 1e-9), 1),
             **objective_settings, **result}
