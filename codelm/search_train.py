@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from codelm.errors import UsageError
+from codelm.training import TOKENIZER_FILES
 
 OBJECTIVE_KEYS = {"temperature": float, "symmetric": bool, "hard_negatives": bool,
                   "max_length": int, "query_length": int}
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 # fine-tuning defaults (TrainConfig's are for pretraining from scratch)
 DEFAULTS = {"lr": 2e-5, "batch_size": 32, "weight_decay": 0.01, "eval_every": 100, "eval_batches": 20,
             "log_every": 10}
@@ -91,12 +91,12 @@ def train_search(data: str | Path, out: str | Path, max_steps: int | None = None
     if not train_data:
         raise UsageError(f"{data}: the corpus has no docstring-code pairs to train on")
     objective.fit(train_data)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for name in TOKENIZER_FILES:  # first, so that every checkpoint is an encoder too
+        if (base_dir / name).is_file():
+            shutil.copy2(base_dir / name, Path(out) / name)
     result = train(model, objective, train_data, valid_data, cfg, resume=resume)
     result.pop("losses")
-    out = Path(out)
-    for name in TOKENIZER_FILES:
-        if (base_dir / name).is_file():
-            shutil.copy2(base_dir / name, out / name)
     return {"base": base, "trainable_parameters": trainable, "train_pairs": len(train_data),
             "valid_pairs": len(valid_data),
             "pairs_per_s": round(result["step"] * cfg.batch_size * cfg.grad_accum / max(result["seconds"], 1e-9), 1),

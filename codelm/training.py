@@ -169,9 +169,16 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+# written into out_dir by the recipes before training; copied into each checkpoint so that every
+# checkpoint is a model directory the commands load (`--model out/checkpoint-400`)
+TOKENIZER_FILES = ("tokenizer.json", "codelm_tokenizer.json", "tokenizer_config.json", "vocab.txt",
+                   "special_tokens_map.json")
+
+
 def save_checkpoint(model: torch.nn.Module, optimizer: Any, scheduler: Any, scaler: Any,
                     step: int, cfg: TrainConfig, extra: dict[str, Any] | None = None) -> Path:
-    """Write `out_dir/checkpoint-STEP` atomically (weights in transformers layout + trainer state)."""
+    """Write `out_dir/checkpoint-STEP` atomically (weights in transformers layout + trainer state,
+    and the tokenizer files found in out_dir)."""
     import shutil
 
     from codelm.checkpoint import save_pretrained
@@ -184,6 +191,9 @@ def save_checkpoint(model: torch.nn.Module, optimizer: Any, scheduler: Any, scal
              "scaler": scaler.state_dict(), "rng": rng_state(), "data_position": step * cfg.grad_accum,
              "train_config": asdict(cfg), **(extra or {})}
     torch.save(state, tmp / STATE_FILE)
+    for name in TOKENIZER_FILES:
+        if (out / name).is_file():
+            shutil.copy2(out / name, tmp / name)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     (out / "latest").write_text(final.name)

@@ -51,7 +51,7 @@ def test_trained_encoder_and_its_delta_load_in_the_indexer(tiny_corpus, tmp_path
         "batch_size=4", "max_length=32", "query_length=16", "progress=false", "temperature=0.1", "lr=1e-3"])
     assert result["step"] == 1 and result["train_pairs"] == 4 and result["temperature"] == 0.1
     assert result["trainable_parameters"] == 2 * 1_774_464  # two MiniLM blocks
-    assert (out / "tokenizer.json").is_file()
+    assert (out / "tokenizer.json").is_file() and (out / "checkpoint-1" / "tokenizer.json").is_file()
     texts = ["sum of two numbers", "def add(a, b): return a + b"]
     full = Encoder(str(out), int8=False).encode(texts)
     assert full.shape == (2, 384)

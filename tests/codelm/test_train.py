@@ -83,7 +83,9 @@ def test_checkpoint_loads_in_transformers(tmp_path, one_thread):
 
     data = synthetic_examples(16)
     model = _model()
+    (tmp_path / "tokenizer.json").write_text("{}")  # a recipe's tokenizer: every checkpoint gets a copy
     train(model, _objective(data), data, None, _cfg(tmp_path, max_steps=3, save_every=3))
+    assert (tmp_path / "checkpoint-3" / "tokenizer.json").read_text() == "{}"
     hf = AutoModel.from_pretrained(tmp_path / "checkpoint-3").eval()
     ours = load_pretrained(tmp_path).eval()
     ids = torch.tensor([[0, 7, 8, 9, 2, 20, 21, 2]])
