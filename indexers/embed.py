@@ -12,6 +12,7 @@ cosine to the fp32 embeddings >= 0.99, faster on CPU; `int8=False` is the exact 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 from typing import Callable, Sequence
@@ -108,5 +109,12 @@ def _fingerprint(model_dir: Path) -> str:
     for path in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
         h.update(f"{path.name}:{path.stat().st_size}".encode())
         if path.name == DELTA_FILE:
-            h.update(hashlib.sha1(path.read_bytes()).digest())
+            stat = path.stat()
+            h.update(_content_digest(str(path), stat.st_size, stat.st_mtime_ns))
     return h.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=8)
+def _content_digest(path: str, size: int, mtime_ns: int) -> bytes:
+    """SHA-1 of a file, read once per (path, size, mtime): load_encoder and Encoder both ask."""
+    return hashlib.sha1(Path(path).read_bytes()).digest()
