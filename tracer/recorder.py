@@ -111,6 +111,25 @@ class Recorder:
         filename, max_steps, hidden_names, plans = self.filename, self.max_steps, set(), {}
         atoms, stable, text_of, cache_get = ATOMS, STABLE, value_text, self.cache.get
 
+        def full_state(local_vars):
+            """(every kept local's text, whether one of the values may change in place)."""
+            state, volatile = {}, False
+            for name, value in local_vars.items():
+                if name in hidden_names:
+                    continue
+                hit = cache_get(name)
+                if hit is not None and hit[0] is value and type(value) in stable:
+                    text = hit[1]
+                elif hidden(name):
+                    hidden_names.add(name)
+                    continue
+                else:
+                    text = text_of(name, value, cache, limit)
+                    volatile = volatile or type(value) not in stable
+                if text is not None:
+                    state[name] = text
+            return state, volatile
+
         def function_tracer(frame, plan):
             """Function frames: after a line that binds no local, the state is the one before (when
             its values cannot change in place); after one that does, only its names are looked at."""
@@ -151,21 +170,8 @@ class Recorder:
                                         break
                                     state = {**state, name: text}
                     if full:  # the whole state from scratch
-                        state, volatile, dirty = {}, False, False
-                        for name, value in frame.f_locals.items():
-                            if name in hidden_names:
-                                continue
-                            hit = cache_get(name)
-                            if hit is not None and hit[0] is value and type(value) in stable:
-                                text = hit[1]
-                            elif hidden(name):
-                                hidden_names.add(name)
-                                continue
-                            else:
-                                text = text_of(name, value, cache, limit)
-                                volatile = volatile or type(value) not in stable
-                            if text is not None:
-                                state[name] = text
+                        state, volatile = full_state(frame.f_locals)
+                        dirty = False
                     states[step] = state
                     step = None
                 if event == "line":
@@ -186,20 +192,7 @@ class Recorder:
             def on_event(frame, event, arg):
                 nonlocal step
                 if step is not None and event != "exception":  # the open step's state: after its line
-                    states[step] = state = {}
-                    for name, value in frame.f_locals.items():
-                        if name in hidden_names:
-                            continue
-                        hit = cache_get(name)
-                        if hit is not None and hit[0] is value and type(value) in stable:
-                            text = hit[1]
-                        elif hidden(name):
-                            hidden_names.add(name)
-                            continue
-                        else:
-                            text = text_of(name, value, cache, limit)
-                        if text is not None:
-                            state[name] = text
+                    states[step] = full_state(frame.f_locals)[0]
                     step = None
                 if event == "line":
                     if len(lines) >= max_steps:
