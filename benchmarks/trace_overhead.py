@@ -1,6 +1,6 @@
 """Tracing overhead: traced against untraced time of CPU-bound programs, in the same sandbox.
 
-    python benchmarks/trace_overhead.py [--small] [--repeats N] [--entry MODULE:FUNCTION ...]
+    python benchmarks/trace_overhead.py [--small] [--repeats N] [--engine c|python ...] [--only NAMES]
 
 Two categories of programs: `small` states (a few ints or short strings per frame: the issue's
 target, tracing at most 10x slower) and `big` states (lists, dicts and nested lists whose reprs
@@ -14,7 +14,9 @@ are long, or many locals). Per program, runs are interleaved and medians taken:
 - `null_tracer_ratio`: a trace function that records nothing, against no tracing, in this
   process (the floor of any `sys.settrace` tracer).
 
-Several `--entry` values (another recorder's `trace_entry`) are timed side by side, interleaved.
+Both of the recorder's trace functions are timed side by side, interleaved: `c` (the default,
+`tracer/_ctrace.c`) and `python` (the fallback where the extension is not built); `--engine`
+picks one.
 Prints one JSON object; per category, the median and maximum of each ratio. Timings are wall
 clock: noisy on a shared machine.
 """
@@ -68,16 +70,19 @@ PROGRAMS = {  # name: (category, source template, (n for --small, n))
 BIG_LIMITS = Limits(timeout_s=300, memory_mb=4096, max_steps=10**8, max_result_bytes=1 << 31)
 
 
-def _payload(source: str, traced: bool) -> dict:
+ENTRY = "tracer.recorder:trace_entry"
+
+
+def _payload(source: str, traced: bool, engine: str) -> dict:
     return {"source": source, "filename": FILENAME, "directory": "/bench",
-            "limits": BIG_LIMITS.child_limits(), "trace": traced}
+            "limits": BIG_LIMITS.child_limits(), "trace": traced, "engine": engine}
 
 
-def child_run(source: str, traced: bool, entry: str) -> tuple[float, float, int]:
+def child_run(source: str, traced: bool, engine: str) -> tuple[float, float, int]:
     """(body seconds inside the child, wall seconds of the whole sandbox run incl. parsing the
     trace into `Step`s as `trace_source` does, steps)."""
     start = time.perf_counter()
-    result = run_in_sandbox(entry, _payload(source, traced), BIG_LIMITS)
+    result = run_in_sandbox(ENTRY, _payload(source, traced, engine), BIG_LIMITS)
     value = result.value
     assert result.status == "ok" and value["status"] == "ok", result
     Trace(FILENAME, value["status"], value["stdout"], value["error"],
@@ -105,24 +110,24 @@ def null_tracer_seconds(source: str, traced: bool) -> float:
     return time.perf_counter() - start
 
 
-def measure(source: str, entries: list[str], repeats: int) -> dict:
+def measure(source: str, engines: list[str], repeats: int) -> dict:
     """Interleaved repeats of every kind of run; medians."""
-    runs: dict[str, list] = {"plain": [], "null": [], "null_plain": [], **{e: [] for e in entries}}
+    runs: dict[str, list] = {"plain": [], "null": [], "null_plain": [], **{e: [] for e in engines}}
     for _ in range(repeats):
-        runs["plain"].append(child_run(source, False, entries[0]))
-        for entry in entries:
-            runs[entry].append(child_run(source, True, entry))
+        runs["plain"].append(child_run(source, False, engines[0]))
+        for engine in engines:
+            runs[engine].append(child_run(source, True, engine))
         runs["null_plain"].append(null_tracer_seconds(source, False))
         runs["null"].append(null_tracer_seconds(source, True))
     plain_body = statistics.median(r[0] for r in runs["plain"])
     plain_total = statistics.median(r[1] for r in runs["plain"])
     out = {"untraced_s": round(plain_body, 5), "startup_s": round(plain_total - plain_body, 4),
            "null_tracer_ratio": round(statistics.median(runs["null"]) / statistics.median(runs["null_plain"]), 1)}
-    for entry in entries:
-        body = statistics.median(r[0] for r in runs[entry])
-        total = statistics.median(r[1] for r in runs[entry])
-        steps = runs[entry][0][2]
-        out[entry] = {"steps": steps, "traced_s": round(body, 4), "tracing_ratio": round(body / plain_body, 1),
+    for engine in engines:
+        body = statistics.median(r[0] for r in runs[engine])
+        total = statistics.median(r[1] for r in runs[engine])
+        steps = runs[engine][0][2]
+        out[engine] = {"steps": steps, "traced_s": round(body, 4), "tracing_ratio": round(body / plain_body, 1),
                       "end_to_end_s": round(total, 3), "end_to_end_ratio": round(total / plain_total, 1),
                       "ns_per_step": round(1e9 * (body - plain_body) / max(steps, 1))}
     return out
@@ -132,11 +137,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="smaller inputs, fewer repeats")
     parser.add_argument("--repeats", type=int, help="interleaved repeats per program (default 5, --small 3)")
-    parser.add_argument("--entry", action="append", help="recorder entry to time (repeatable; default "
-                        "tracer.recorder:trace_entry)")
+    parser.add_argument("--engine", action="append", choices=["c", "python"],
+                        help="trace function to time (repeatable; default both)")
     parser.add_argument("--only", help="comma-separated program names")
     args = parser.parse_args()
-    entries = args.entry or ["tracer.recorder:trace_entry"]
+    engines = args.engine or ["c", "python"]
     repeats = args.repeats or (3 if args.small else 5)
     names = args.only.split(",") if args.only else list(PROGRAMS)
     report: dict = {"benchmark": "trace_overhead", "small": args.small, "repeats": repeats, "programs": {}}
@@ -144,14 +149,14 @@ def main() -> None:
         category, template, sizes = PROGRAMS[name]
         n = sizes[0 if args.small else 1]
         report["programs"][name] = {"category": category, "n": n,
-                                    **measure(template.format(n=n), entries, repeats)}
+                                    **measure(template.format(n=n), engines, repeats)}
     summary: dict = {}
     for category in ("small", "big"):
         rows = [p for p in report["programs"].values() if p["category"] == category]
-        for entry in entries if rows else ():
+        for engine in engines if rows else ():
             for key in ("tracing_ratio", "end_to_end_ratio"):
-                values = [p[entry][key] for p in rows]
-                summary.setdefault(category, {}).setdefault(entry, {})[key] = {
+                values = [p[engine][key] for p in rows]
+                summary.setdefault(category, {}).setdefault(engine, {})[key] = {
                     "median": statistics.median(values), "max": max(values)}
     report["summary"] = summary
     print(json.dumps(report))

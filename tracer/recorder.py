@@ -7,6 +7,12 @@ after the line ran. `exception` events do not close a step: the line may still b
 
 What a state holds is `tracer.reprs`' business (every kept local's shortened `repr`).
 
+Two trace functions record the same trace: `tracer/_ctrace.c` (used when built: a Python trace
+function costs a Python call per line event) and `Recorder.tracer` below (the fallback, and the
+readable statement of what is recorded). At the program's recursion limit the C one goes on
+(it makes no Python calls for ints, floats, bools, None and strings); CPython switches a Python
+trace function off there, and the trace is `truncated`.
+
 Speed: the global trace function gives a local one only to frames of the traced file (other
 frames get no line events), a closure of its own per frame that keeps its open step. In a
 function whose locals only its own code can rebind (no cells; `line_binds`), while every value
@@ -34,6 +40,11 @@ from typing import Any
 
 from tracer import sandbox_child
 from tracer.reprs import ATOMS, STABLE, hidden, short_repr, snapshot, value_text
+
+try:  # the trace function in C (built by `pip install`); without it, the Python one below
+    from tracer import _ctrace
+except ImportError:  # pragma: no cover - depends on the build
+    _ctrace = None
 
 __all__ = ["Recorder", "short_repr", "trace_entry"]
 
@@ -103,6 +114,22 @@ class Recorder:
             step = len(self.lines) - 1
         if step >= 0:
             self.outputs.setdefault(step, []).append(text)
+
+    def start(self, settrace: Any, engine: str = "auto") -> Any:
+        """Trace this thread with the C trace function (`engine` "auto" or "c") or the Python one
+        ("python"); returns what `sys.gettrace()` is while tracing lasts."""
+        if engine not in ("auto", "c", "python"):
+            raise ValueError(f"unknown tracer engine {engine!r}")
+        if engine != "python" and _ctrace is not None and self.max_repr >= 4:
+            tracer = _ctrace.Tracer(self.filename, self.lines, self.states, self.live, self.cache, STABLE,
+                                    value_text, line_binds, sandbox_child.abort, self.max_repr, self.max_steps)
+            tracer.start()
+            return tracer
+        if engine == "c":
+            raise RuntimeError("the C tracer is not built (pip install the project with a C compiler)")
+        tracer = self.tracer()
+        settrace(tracer)
+        return tracer
 
     def tracer(self):
         """The global trace function (for `sys.settrace`): frames of the traced file get a local
@@ -272,9 +299,12 @@ def line_binds(code: types.CodeType) -> dict[int, tuple[str, ...]] | None:
 
 
 def _open_step(tracer: Any) -> int | None:
-    """The open step of a frame, from its local trace function (None: none, or not traced)."""
+    """The open step of a frame, from its local trace function or its C record (None: none, or
+    not traced)."""
     if tracer is None:
         return None
+    if not isinstance(tracer, types.FunctionType):
+        return tracer.step
     return tracer.__closure__[tracer.__code__.co_freevars.index("step")].cell_contents
 
 
@@ -301,10 +331,8 @@ def trace_entry(payload: dict[str, Any]) -> dict[str, Any]:
     sys.path[0] = payload["directory"]
     sys.stdout = sys.__stdout__ = _Stdout(recorder)
     settrace, sys.settrace = sys.settrace, _ignored_settrace
-    on_call = recorder.tracer()
-    status, error = "ok", None
-    if payload.get("trace", True):  # False: an untraced run, to measure the tracer's overhead
-        settrace(on_call)
+    status, error, traced = "ok", None, payload.get("trace", True)  # False: an untraced run (overhead)
+    active = recorder.start(settrace, payload.get("engine", "auto")) if traced else None
     start = time.perf_counter()
     try:
         exec(code, main.__dict__)
@@ -318,7 +346,7 @@ def trace_entry(payload: dict[str, Any]) -> dict[str, Any]:
         status, error = "exception", _exception_line(err)
     finally:
         seconds = time.perf_counter() - start
-        lost = sys.gettrace() is not on_call and payload.get("trace", True)
+        lost = traced and (sys.gettrace() is not active or getattr(active, "failed", False))
         settrace(None)
     if lost:
         # CPython switches tracing off when the trace function fails (e.g. a RecursionError

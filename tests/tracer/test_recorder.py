@@ -1,0 +1,79 @@
+"""The recorder's two trace functions, C (`tracer/_ctrace.c`) and Python, record the same traces."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tracer import recorder
+from tracer.sandbox import Limits, run_in_sandbox
+from tracer.singleline import generate
+
+pytestmark = pytest.mark.skipif(recorder._ctrace is None, reason="the C tracer is not built")
+
+LIMITS = Limits(timeout_s=5, memory_mb=256, max_steps=3000, max_repr=40)
+PROGRAMS = [
+    "x = 1\nx += 2\ny = [x] * 3\ndel x\n",
+    "def f(a, b=2):\n    c = a * b\n    c += 1\n    return c\nr = f(3)\ns = f(4, 5)\n",
+    "def gen(n):\n    for i in range(n):\n        yield i * i\ntotal = sum(gen(4))\n",
+    "squares = [i * i for i in range(5)]\nevens = {k: v for k, v in enumerate(squares) if v % 2 == 0}\n",
+    "class Point:\n    dims = 2\n    def __init__(self, x):\n        self.x = x\np = Point(3)\nq = [p, Point(4)]\n",
+    "def outer():\n    n = 0\n    def inc():\n        nonlocal n\n        n += 1\n    inc()\n    inc()\n    return n\nm = outer()\n",
+    "items = []\nfor k in range(4):\n    items.append(k)\n    items[0] = -k\nd = {}\nd['a'] = items\nd['a'].pop()\n",
+    "def safe(v):\n    try:\n        r = 10 // v\n    except ZeroDivisionError:\n        r = None\n    finally:\n"
+    "        done = True\n    return r\na = safe(2)\nb = safe(0)\n",
+    "def boom(n):\n    if n == 0:\n        raise ValueError('zero')\n    return boom(n - 1)\ntry:\n    boom(3)\n"
+    "except ValueError as e:\n    msg = str(e)\n",
+    "s = 'a' * 100\nt = 'object at 0x1234>'\nbig = 10 ** 5000\nf = 1.5\nflag = True\nnothing = None\n",
+    "def show(x):\n    print('x is', x)\n    y = x + 1\n    print(y, end='')\n    return y\nfor v in range(3):\n    show(v)\n",
+    "class Bad:\n    def __repr__(self):\n        raise RuntimeError('no')\nb = Bad()\nc = 1\n",
+    "def f():\n    __hidden__ = 1\n    visible = 2\n    loc = locals()\n    return loc\nr = f()\n",
+    "g = 0\ndef bump():\n    global g\n    g += 1\n    return g\nfor _ in range(3):\n    bump()\n",
+    "import math\nfrom functools import reduce\nv = reduce(lambda a, b: a * b, [1, 2, 3, 4])\nw = math.sqrt(v)\n",
+    "with open('f.txt', 'w') as fh:\n    fh.write('hi')\nwith open('f.txt') as fh:\n    text = fh.read()\n",
+    "def f(n):\n    t = ()\n    t = t + (n,)\n    b = bytes(t)\n    c = 3 + 4j\n    return b, c\nr = f(7)\n",
+    "i = 0\nwhile True:\n    i += 1\n",  # too_long: the trace up to max_steps
+    "x = input()\ny = x.upper()\nprint(y)\n",
+]
+
+
+def record(source: str, engine: str, stdin: str = "") -> dict:
+    payload = {"source": source, "filename": "/t/prog.py", "directory": "/t",
+               "limits": LIMITS.child_limits(), "engine": engine}
+    run = run_in_sandbox("tracer.recorder:trace_entry", payload, LIMITS, stdin)
+    assert isinstance(run.value, dict), run
+    value = dict(run.value)
+    value.pop("seconds", None)
+    return value
+
+
+@pytest.mark.parametrize("source", PROGRAMS)
+def test_c_and_python_trace_functions_agree(source):
+    c, python = record(source, "c", "hello\n"), record(source, "python", "hello\n")
+    assert c == python
+    assert c["steps"]
+
+
+def test_they_agree_on_generated_single_line_programs():
+    program = "\n".join(generate(40, seed=3)) + "\n"
+    c, python = record(program, "c"), record(program, "python")
+    assert c["status"] == "ok" and c == python
+
+
+def test_at_the_recursion_limit_only_the_c_trace_function_keeps_tracing():
+    source = ("import sys\ndef f(n):\n    return f(n - 1) + 1 if n else 0\nsys.setrecursionlimit(60)\n"
+              "try:\n    f(100)\nexcept RecursionError:\n    ok = True\n")
+    c, python = record(source, "c"), record(source, "python")
+    assert python["truncated"] and python["steps"][-1]["line"] != 8  # CPython switched the Python one off
+    assert not c["truncated"] and c["steps"][-1] == {"line": 8, "state": {"ok": "True"}}
+    assert c["steps"][:len(python["steps"]) - 1] == python["steps"][:-1]
+
+
+def test_the_c_trace_function_is_the_default():
+    rec = recorder.Recorder("/t/prog.py", LIMITS.child_limits())
+    active = rec.start(lambda func: None)
+    sys.settrace(None)
+    assert isinstance(active, recorder._ctrace.Tracer) and not active.failed
+    with pytest.raises(ValueError, match="engine"):
+        rec.start(lambda func: None, "fast")

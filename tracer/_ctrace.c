@@ -1,0 +1,514 @@
+/* The recorder's trace function in C (tracer.recorder.Recorder.tracer is the same in Python).
+ *
+ * A Python-level `sys.settrace` function costs a Python call per line event: on Python 3.11 a
+ * tracer that records nothing already makes tight loops 3-17x slower. This one is installed
+ * with PyEval_SetTrace and does the common work itself: per line of the traced file, it closes
+ * the frame's open step (the locals after the line ran) and opens the next. Values are shown
+ * by the rules of tracer.reprs: ints, floats, bools, None and plain strings here, everything
+ * else through `reprs.value_text` (same text; the shared cache is the same dict).
+ *
+ * Frames of other files get `f_trace_lines = False` at their call event: no line events.
+ * On an error the tracer switches itself off, as CPython does with a Python trace function,
+ * and the exception surfaces in the program.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t step;   /* the open step (index into lines), -1: none */
+    PyObject *line;    /* its line (int) */
+    PyObject *state;   /* function frames: the state at the last step (dict) or NULL */
+    PyObject *plan;    /* function frames: line -> names it binds (dict); NULL: module/class body */
+    int unstable;      /* a value of the state may change in place */
+    int dirty;         /* an exception passed since the state was taken whole */
+} FrameRec;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *filename, *lines, *states, *live, *cache, *plans, *stable;
+    PyObject *value_text, *line_binds, *abort, *limit_obj, *too_long;
+    Py_ssize_t limit, max_steps;
+    PyObject *last_code, *last_plan;  /* borrowed from plans: the code of the last call event */
+    int failed;                       /* switched off after an error */
+} Tracer;
+
+static PyObject *S_AT, *S_ELLIPSIS;
+
+/* ---- FrameRec ---- */
+
+static void rec_dealloc(FrameRec *r) {
+    Py_XDECREF(r->line);
+    Py_XDECREF(r->state);
+    Py_XDECREF(r->plan);
+    Py_TYPE(r)->tp_free((PyObject *)r);
+}
+
+static PyObject *rec_get_step(FrameRec *r, void *closure) {
+    if (r->step < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromSsize_t(r->step);
+}
+
+static PyGetSetDef rec_getset[] = {
+    {"step", (getter)rec_get_step, NULL, "the open step, or None", NULL},
+    {NULL}};
+
+static PyTypeObject FrameRecType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._ctrace.FrameRec",
+    .tp_basicsize = sizeof(FrameRec),
+    .tp_dealloc = (destructor)rec_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_getset = rec_getset,
+    .tp_doc = "A traced frame's open step and last state.",
+};
+
+/* ---- what a value shows (tracer.reprs rules) ---- */
+
+static int hidden(PyObject *name) {
+    if (!PyUnicode_Check(name))
+        return 0;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(name);
+    if (n >= 1 && PyUnicode_READ_CHAR(name, 0) == '.')
+        return 1;
+    return n >= 2 && PyUnicode_READ_CHAR(name, 0) == '_' && PyUnicode_READ_CHAR(name, 1) == '_' &&
+           PyUnicode_READ_CHAR(name, n - 2) == '_' && PyUnicode_READ_CHAR(name, n - 1) == '_';
+}
+
+static int is_atom(PyObject *v) {
+    PyTypeObject *k = Py_TYPE(v);
+    return k == &PyLong_Type || k == &PyFloat_Type || k == &PyBool_Type || v == Py_None;
+}
+
+static int is_stable(Tracer *t, PyObject *v) {
+    if (is_atom(v) || Py_TYPE(v) == &PyUnicode_Type)
+        return 1;
+    return PySet_Contains(t->stable, (PyObject *)Py_TYPE(v));  /* -1 on error */
+}
+
+static PyObject *call_value_text(Tracer *t, PyObject *name, PyObject *value) {
+    return PyObject_CallFunctionObjArgs(t->value_text, name, value, t->cache, t->limit_obj, NULL);
+}
+
+/* text cut to the limit, `...` at the end (steals text) */
+static PyObject *cut(Tracer *t, PyObject *text) {
+    if (text == NULL || PyUnicode_GET_LENGTH(text) <= t->limit)
+        return text;
+    PyObject *head = PyUnicode_Substring(text, 0, t->limit - 3);
+    Py_DECREF(text);
+    if (head == NULL)
+        return NULL;
+    PyObject *out = PyUnicode_Concat(head, S_ELLIPSIS);
+    Py_DECREF(head);
+    return out;
+}
+
+/* repr of an int, float, bool or None; an int too long to print goes to value_text. The type's
+ * own repr is called (no recursion check: the trace goes on at the program's recursion limit). */
+static PyObject *atom_text(Tracer *t, PyObject *name, PyObject *value) {
+    PyObject *text = Py_TYPE(value)->tp_repr(value);
+    if (text == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_ValueError))
+            return NULL;
+        PyErr_Clear();
+        return call_value_text(t, name, value);
+    }
+    return cut(t, text);
+}
+
+/* a plain string: repr of its head, remembered in the cache as value_text does */
+static PyObject *str_text(Tracer *t, PyObject *name, PyObject *value) {
+    PyObject *head = PyUnicode_GET_LENGTH(value) > t->limit ? PyUnicode_Substring(value, 0, t->limit) : Py_NewRef(value);
+    if (head == NULL)
+        return NULL;
+    PyObject *text = PyUnicode_Type.tp_repr(head);
+    Py_DECREF(head);
+    if (text == NULL)
+        return NULL;
+    Py_ssize_t at = PyUnicode_Find(text, S_AT, 0, PyUnicode_GET_LENGTH(text), 1);
+    if (at != -1) {  /* an address to drop (or an error): value_text's business */
+        Py_DECREF(text);
+        return at == -2 ? NULL : call_value_text(t, name, value);
+    }
+    text = cut(t, text);
+    if (text == NULL)
+        return NULL;
+    PyObject *entry = PyTuple_Pack(2, value, text);
+    if (entry == NULL || PyDict_SetItem(t->cache, name, entry) < 0) {
+        Py_XDECREF(entry);
+        Py_DECREF(text);
+        return NULL;
+    }
+    Py_DECREF(entry);
+    return text;
+}
+
+/* the text of local `name` holding `value` (None: not state); new reference */
+static PyObject *text_of(Tracer *t, PyObject *name, PyObject *value) {
+    if (is_atom(value))
+        return atom_text(t, name, value);
+    PyObject *hit = PyDict_GetItemWithError(t->cache, name);
+    if (hit == NULL && PyErr_Occurred())
+        return NULL;
+    if (hit != NULL && PyTuple_GET_SIZE(hit) == 2 && PyTuple_GET_ITEM(hit, 0) == value) {
+        int stable = is_stable(t, value);
+        if (stable < 0)
+            return NULL;
+        if (stable)
+            return Py_NewRef(PyTuple_GET_ITEM(hit, 1));
+    }
+    if (Py_TYPE(value) == &PyUnicode_Type)
+        return str_text(t, name, value);
+    return call_value_text(t, name, value);
+}
+
+/* every kept local's text; *unstable: one of the values may change in place */
+static PyObject *full_state(Tracer *t, PyObject *local_vars, int *unstable) {
+    PyObject *state = PyDict_New(), *name, *value;
+    Py_ssize_t pos = 0;
+    *unstable = 0;
+    if (state == NULL)
+        return NULL;
+    while (PyDict_Next(local_vars, &pos, &name, &value)) {
+        if (hidden(name))
+            continue;
+        Py_INCREF(name);
+        Py_INCREF(value);
+        int stable = is_stable(t, value);
+        PyObject *text = stable < 0 ? NULL : text_of(t, name, value);
+        int failed = text == NULL || (text != Py_None && PyDict_SetItem(state, name, text) < 0);
+        *unstable |= !stable;
+        Py_XDECREF(text);
+        Py_DECREF(name);
+        Py_DECREF(value);
+        if (failed) {
+            Py_DECREF(state);
+            return NULL;
+        }
+    }
+    return state;
+}
+
+/* function frames: after a line that binds no local, the state is the one before (when its
+ * values cannot change in place); after one that does, only its names are looked at.
+ * Returns the new state (new reference), or NULL. */
+static PyObject *function_state(Tracer *t, FrameRec *r, PyFrameObject *frame) {
+    if (!r->unstable && !r->dirty && r->state != NULL) {
+        PyObject *names = PyDict_GetItemWithError(r->plan, r->line);
+        if (names == NULL) {
+            if (PyErr_Occurred())
+                return NULL;
+            return Py_NewRef(r->state);
+        }
+        PyObject *local_vars = PyFrame_GetLocals(frame);
+        if (local_vars == NULL)
+            return NULL;
+        PyObject *state = Py_NewRef(r->state);
+        int full = 0;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names) && !full; i++) {
+            PyObject *name = PyTuple_GET_ITEM(names, i), *text;
+            PyObject *value = PyDict_GetItemWithError(local_vars, name);
+            if (value == NULL && PyErr_Occurred())
+                goto error;
+            int stable = value == NULL ? 0 : is_stable(t, value);
+            if (stable < 0)
+                goto error;
+            if (!stable) {  /* unbound, or a value that may change in place */
+                full = 1;
+                break;
+            }
+            if ((text = text_of(t, name, value)) == NULL)
+                goto error;
+            PyObject *old = PyDict_GetItemWithError(state, name);
+            if (old == NULL && PyErr_Occurred()) {
+                Py_DECREF(text);
+                goto error;
+            }
+            if (text == Py_None || old == NULL) {  /* a new name, or one now skipped */
+                full = text != Py_None || old != NULL;
+            } else {
+                int same = PyUnicode_Compare(text, old);
+                if (same == -1 && PyErr_Occurred()) {
+                    Py_DECREF(text);
+                    goto error;
+                }
+                if (same != 0) {  /* copy on write: earlier steps keep the old dict */
+                    PyObject *copy = PyDict_Copy(state);
+                    if (copy == NULL || PyDict_SetItem(copy, name, text) < 0) {
+                        Py_XDECREF(copy);
+                        Py_DECREF(text);
+                        goto error;
+                    }
+                    Py_SETREF(state, copy);
+                }
+            }
+            Py_DECREF(text);
+        }
+        Py_DECREF(local_vars);
+        if (!full)
+            return state;
+        Py_DECREF(state);
+        goto whole;
+    error:
+        Py_DECREF(local_vars);
+        Py_DECREF(state);
+        return NULL;
+    }
+whole:;
+    PyObject *local_vars = PyFrame_GetLocals(frame);
+    if (local_vars == NULL)
+        return NULL;
+    PyObject *state = full_state(t, local_vars, &r->unstable);
+    Py_DECREF(local_vars);
+    r->dirty = 0;
+    return state;
+}
+
+/* ---- the trace function ---- */
+
+static int on_call(Tracer *t, PyFrameObject *frame) {
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    PyObject *plan = t->last_plan;
+    if ((PyObject *)code != t->last_code) {
+        PyObject *key = PyLong_FromVoidPtr(code), *entry;
+        if (key == NULL)
+            goto error;
+        entry = PyDict_GetItemWithError(t->plans, key);
+        if (entry == NULL) {
+            int ours = PyErr_Occurred() ? -1 : PyObject_RichCompareBool(code->co_filename, t->filename, Py_EQ);
+            PyObject *made = ours < 0 ? NULL : ours ? PyObject_CallOneArg(t->line_binds, (PyObject *)code) : Py_NewRef(Py_False);
+            entry = made == NULL ? NULL : PyTuple_Pack(2, (PyObject *)code, made);  /* keeps the code alive */
+            Py_XDECREF(made);
+            if (entry == NULL || PyDict_SetItem(t->plans, key, entry) < 0) {
+                Py_XDECREF(entry);
+                Py_DECREF(key);
+                goto error;
+            }
+            Py_DECREF(entry);  /* the dict holds it */
+        }
+        Py_DECREF(key);
+        t->last_code = (PyObject *)code;
+        t->last_plan = plan = PyTuple_GET_ITEM(entry, 1);
+    }
+    Py_DECREF(code);
+    if (plan == Py_False)  /* not the traced file: no line events from this frame */
+        return PyObject_SetAttrString((PyObject *)frame, "f_trace_lines", Py_False);
+    FrameRec *r = PyObject_New(FrameRec, &FrameRecType);
+    if (r == NULL)
+        return -1;
+    r->step = -1;
+    r->line = r->state = NULL;
+    r->plan = plan == Py_None ? NULL : Py_NewRef(plan);
+    r->unstable = r->dirty = 0;
+    int err = PyDict_SetItem(t->live, (PyObject *)frame, (PyObject *)r);
+    Py_DECREF(r);
+    return err;
+error:
+    Py_DECREF(code);
+    return -1;
+}
+
+static int close_step(Tracer *t, FrameRec *r, PyFrameObject *frame) {
+    PyObject *state;
+    if (r->plan == NULL) {  /* module and class bodies, frames sharing cells: every name, every step */
+        PyObject *local_vars = PyFrame_GetLocals(frame);
+        int unstable;
+        if (local_vars == NULL)
+            return -1;
+        state = full_state(t, local_vars, &unstable);
+        Py_DECREF(local_vars);
+    } else {
+        state = function_state(t, r, frame);
+    }
+    if (state == NULL)
+        return -1;
+    if (r->plan != NULL)
+        Py_XSETREF(r->state, Py_NewRef(state));
+    if (PyList_SetItem(t->states, r->step, state) < 0)  /* steals state */
+        return -1;
+    r->step = -1;
+    return 0;
+}
+
+static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg) {
+    Tracer *t = (Tracer *)obj;
+    int err = 0;
+    if (t->failed)
+        return 0;
+    if (what == PyTrace_CALL) {
+        err = on_call(t, frame);
+        goto done;
+    }
+    if (what != PyTrace_LINE && what != PyTrace_RETURN && what != PyTrace_EXCEPTION)
+        return 0;
+    FrameRec *r = (FrameRec *)PyDict_GetItemWithError(t->live, (PyObject *)frame);
+    if (r == NULL) {
+        err = PyErr_Occurred() ? -1 : 0;
+        goto done;
+    }
+    Py_INCREF(r);
+    if (r->step >= 0) {
+        if (what == PyTrace_EXCEPTION) {  /* the line may still be running */
+            r->dirty = 1;
+            Py_DECREF(r);
+            return 0;
+        }
+        err = close_step(t, r, frame);
+    }
+    if (err == 0 && what == PyTrace_LINE) {
+        if (PyList_GET_SIZE(t->lines) >= t->max_steps) {
+            PyObject *done = PyObject_CallFunction(t->abort, "sO", "too_long", t->too_long);
+            Py_XDECREF(done);
+            err = done == NULL ? -1 : 0;
+        }
+        PyObject *line = err ? NULL : PyLong_FromLong(PyFrame_GetLineNumber(frame));
+        if (line == NULL || PyList_Append(t->lines, line) < 0 || PyList_Append(t->states, Py_None) < 0) {
+            Py_XDECREF(line);
+            err = -1;
+        } else {
+            r->step = PyList_GET_SIZE(t->lines) - 1;
+            Py_XSETREF(r->line, line);
+        }
+    } else if (err == 0 && what == PyTrace_RETURN) {
+        err = PyDict_DelItem(t->live, (PyObject *)frame);
+    }
+    Py_DECREF(r);
+done:
+    if (err) {  /* off, as CPython does when a Python trace function fails; the error surfaces */
+        PyObject *type, *value, *tb;
+        t->failed = 1;
+        PyErr_Fetch(&type, &value, &tb);
+        PyEval_SetTrace(NULL, NULL);  /* an audit hook may refuse: `failed` holds either way */
+        PyErr_Restore(type, value, tb);
+    }
+    return err;
+}
+
+/* ---- Tracer ---- */
+
+static int tracer_traverse(Tracer *t, visitproc visit, void *arg) {
+    Py_VISIT(t->lines);
+    Py_VISIT(t->states);
+    Py_VISIT(t->live);
+    Py_VISIT(t->cache);
+    Py_VISIT(t->plans);
+    Py_VISIT(t->value_text);
+    Py_VISIT(t->line_binds);
+    Py_VISIT(t->abort);
+    return 0;
+}
+
+static int tracer_clear(Tracer *t) {
+    Py_CLEAR(t->filename);
+    Py_CLEAR(t->lines);
+    Py_CLEAR(t->states);
+    Py_CLEAR(t->live);
+    Py_CLEAR(t->cache);
+    Py_CLEAR(t->plans);
+    Py_CLEAR(t->stable);
+    Py_CLEAR(t->value_text);
+    Py_CLEAR(t->line_binds);
+    Py_CLEAR(t->abort);
+    Py_CLEAR(t->limit_obj);
+    Py_CLEAR(t->too_long);
+    t->last_code = t->last_plan = NULL;
+    return 0;
+}
+
+static void tracer_dealloc(Tracer *t) {
+    PyObject_GC_UnTrack(t);
+    tracer_clear(t);
+    Py_TYPE(t)->tp_free((PyObject *)t);
+}
+
+static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
+    static char *kw[] = {"filename", "lines", "states", "live", "cache", "stable", "value_text",
+                         "line_binds", "abort", "limit", "max_steps", NULL};
+    PyObject *filename, *lines, *states, *live, *cache, *stable, *value_text, *line_binds, *abort;
+    Py_ssize_t limit, max_steps;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!O!O!O!OOOnn", kw, &filename, &PyList_Type, &lines,
+                                     &PyList_Type, &states, &PyDict_Type, &live, &PyDict_Type, &cache,
+                                     &PyFrozenSet_Type, &stable, &value_text, &line_binds, &abort, &limit,
+                                     &max_steps))
+        return -1;
+    if (limit < 4) {
+        PyErr_SetString(PyExc_ValueError, "limit must be at least 4");
+        return -1;
+    }
+    tracer_clear(t);
+    t->failed = 0;
+    t->filename = Py_NewRef(filename);
+    t->lines = Py_NewRef(lines);
+    t->states = Py_NewRef(states);
+    t->live = Py_NewRef(live);
+    t->cache = Py_NewRef(cache);
+    t->stable = Py_NewRef(stable);
+    t->value_text = Py_NewRef(value_text);
+    t->line_binds = Py_NewRef(line_binds);
+    t->abort = Py_NewRef(abort);
+    t->limit = limit;
+    t->max_steps = max_steps;
+    t->limit_obj = PyLong_FromSsize_t(limit);
+    t->too_long = PyUnicode_FromFormat("stopped after %zd steps", max_steps);
+    t->plans = PyDict_New();
+    return t->limit_obj && t->too_long && t->plans ? 0 : -1;
+}
+
+static PyObject *tracer_start(Tracer *t, PyObject *unused) {
+    if (t->lines == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Tracer not initialised");
+        return NULL;
+    }
+    PyEval_SetTrace(on_trace, (PyObject *)t);
+    Py_RETURN_NONE;
+}
+
+static PyObject *tracer_get_failed(Tracer *t, void *closure) {
+    return PyBool_FromLong(t->failed);
+}
+
+static PyGetSetDef tracer_getset[] = {
+    {"failed", (getter)tracer_get_failed, NULL, "switched off by an error in the trace function", NULL},
+    {NULL}};
+
+static PyMethodDef tracer_methods[] = {
+    {"start", (PyCFunction)tracer_start, METH_NOARGS,
+     "Trace this thread (sys.settrace(None) stops; sys.gettrace() is this object while it runs)."},
+    {NULL}};
+
+static PyTypeObject TracerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._ctrace.Tracer",
+    .tp_basicsize = sizeof(Tracer),
+    .tp_dealloc = (destructor)tracer_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)tracer_traverse,
+    .tp_clear = (inquiry)tracer_clear,
+    .tp_init = (initproc)tracer_init,
+    .tp_new = PyType_GenericNew,
+    .tp_methods = tracer_methods,
+    .tp_getset = tracer_getset,
+    .tp_doc = "Tracer(filename, lines, states, live, cache, stable, value_text, line_binds, abort, limit, "
+              "max_steps): the recorder's trace function in C.",
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "tracer._ctrace",
+                                    "The recorder's trace function in C (see tracer.recorder).", -1, NULL};
+
+PyMODINIT_FUNC PyInit__ctrace(void) {
+    if (PyType_Ready(&FrameRecType) < 0 || PyType_Ready(&TracerType) < 0)
+        return NULL;
+    S_AT = PyUnicode_InternFromString(" at 0x");
+    S_ELLIPSIS = PyUnicode_InternFromString("...");
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL || S_AT == NULL || S_ELLIPSIS == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "Tracer", (PyObject *)&TracerType) < 0 ||
+        PyModule_AddObjectRef(m, "FrameRec", (PyObject *)&FrameRecType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
