@@ -15,6 +15,12 @@
 #include <Python.h>
 #include <frameobject.h>
 
+#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
+/* PyFrame_GetLocals is new in 3.11 and returns a proxy, not a dict, from 3.13 (PEP 667): other
+ * versions build nothing (the extension is optional) and use the Python trace function */
+#error "tracer._ctrace supports CPython 3.11 and 3.12"
+#endif
+
 typedef struct {
     PyObject_HEAD
     Py_ssize_t step;   /* the open step (index into lines), -1: none */
@@ -219,7 +225,10 @@ static PyObject *function_state(Tracer *t, FrameRec *r, PyFrameObject *frame) {
                 full = 1;
                 break;
             }
-            if ((text = text_of(t, name, value)) == NULL)
+            Py_INCREF(value);  /* a repr may run code */
+            text = text_of(t, name, value);
+            Py_DECREF(value);
+            if (text == NULL)
                 goto error;
             PyObject *old = PyDict_GetItemWithError(state, name);
             if (old == NULL && PyErr_Occurred()) {
