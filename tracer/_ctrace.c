@@ -14,6 +14,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
+#include <structmember.h>
 
 #if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
 /* PyFrame_GetLocals is new in 3.11 and returns a proxy, not a dict, from 3.13 (PEP 667): other
@@ -37,12 +38,11 @@ typedef struct {
     PyObject *value_text, *line_binds, *abort, *limit_obj, *too_long;
     Py_ssize_t limit, max_steps;
     PyObject *last_code, *last_plan;  /* borrowed from plans: the code of the last call event */
-    int failed;                       /* switched off after an error */
+    char failed;                      /* switched off after an error */
 } Tracer;
 
 static PyObject *S_AT, *S_ELLIPSIS;
 
-/* ---- FrameRec ---- */
 
 static void rec_dealloc(FrameRec *r) {
     Py_XDECREF(r->line);
@@ -52,9 +52,7 @@ static void rec_dealloc(FrameRec *r) {
 }
 
 static PyObject *rec_get_step(FrameRec *r, void *closure) {
-    if (r->step < 0)
-        Py_RETURN_NONE;
-    return PyLong_FromSsize_t(r->step);
+    return r->step < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(r->step);
 }
 
 static PyGetSetDef rec_getset[] = {
@@ -71,7 +69,6 @@ static PyTypeObject FrameRecType = {
     .tp_doc = "A traced frame's open step and last state.",
 };
 
-/* ---- what a value shows (tracer.reprs rules) ---- */
 
 static int hidden(PyObject *name) {
     if (!PyUnicode_Check(name))
@@ -275,7 +272,6 @@ whole:;
     return state;
 }
 
-/* ---- the trace function ---- */
 
 static int on_call(Tracer *t, PyFrameObject *frame) {
     PyCodeObject *code = PyFrame_GetCode(frame);
@@ -395,33 +391,19 @@ done:
     return err;
 }
 
-/* ---- Tracer ---- */
+
+#define OBJECT_FIELDS(X) X(filename) X(lines) X(states) X(live) X(cache) X(plans) X(stable) \
+    X(value_text) X(line_binds) X(abort) X(limit_obj) X(too_long)
+#define VISIT(field) Py_VISIT(t->field);
+#define CLEAR(field) Py_CLEAR(t->field);
 
 static int tracer_traverse(Tracer *t, visitproc visit, void *arg) {
-    Py_VISIT(t->lines);
-    Py_VISIT(t->states);
-    Py_VISIT(t->live);
-    Py_VISIT(t->cache);
-    Py_VISIT(t->plans);
-    Py_VISIT(t->value_text);
-    Py_VISIT(t->line_binds);
-    Py_VISIT(t->abort);
+    OBJECT_FIELDS(VISIT)
     return 0;
 }
 
 static int tracer_clear(Tracer *t) {
-    Py_CLEAR(t->filename);
-    Py_CLEAR(t->lines);
-    Py_CLEAR(t->states);
-    Py_CLEAR(t->live);
-    Py_CLEAR(t->cache);
-    Py_CLEAR(t->plans);
-    Py_CLEAR(t->stable);
-    Py_CLEAR(t->value_text);
-    Py_CLEAR(t->line_binds);
-    Py_CLEAR(t->abort);
-    Py_CLEAR(t->limit_obj);
-    Py_CLEAR(t->too_long);
+    OBJECT_FIELDS(CLEAR)
     t->last_code = t->last_plan = NULL;
     return 0;
 }
@@ -442,10 +424,8 @@ static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
                                      &PyFrozenSet_Type, &stable, &value_text, &line_binds, &abort, &limit,
                                      &max_steps))
         return -1;
-    if (limit < 4) {
-        PyErr_SetString(PyExc_ValueError, "limit must be at least 4");
-        return -1;
-    }
+    if (limit < 4)  /* "..." plus a character */
+        return PyErr_SetString(PyExc_ValueError, "limit must be at least 4"), -1;
     tracer_clear(t);
     t->failed = 0;
     t->filename = Py_NewRef(filename);
@@ -466,20 +446,14 @@ static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
 }
 
 static PyObject *tracer_start(Tracer *t, PyObject *unused) {
-    if (t->lines == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "Tracer not initialised");
-        return NULL;
-    }
+    if (t->lines == NULL)
+        return PyErr_SetString(PyExc_RuntimeError, "Tracer not initialised"), NULL;
     PyEval_SetTrace(on_trace, (PyObject *)t);
     Py_RETURN_NONE;
 }
 
-static PyObject *tracer_get_failed(Tracer *t, void *closure) {
-    return PyBool_FromLong(t->failed);
-}
-
-static PyGetSetDef tracer_getset[] = {
-    {"failed", (getter)tracer_get_failed, NULL, "switched off by an error in the trace function", NULL},
+static PyMemberDef tracer_members[] = {
+    {"failed", T_BOOL, offsetof(Tracer, failed), READONLY, "switched off by an error in the trace function"},
     {NULL}};
 
 static PyMethodDef tracer_methods[] = {
@@ -498,7 +472,7 @@ static PyTypeObject TracerType = {
     .tp_init = (initproc)tracer_init,
     .tp_new = PyType_GenericNew,
     .tp_methods = tracer_methods,
-    .tp_getset = tracer_getset,
+    .tp_members = tracer_members,
     .tp_doc = "Tracer(filename, lines, states, live, cache, stable, value_text, line_binds, abort, limit, "
               "max_steps): the recorder's trace function in C.",
 };
