@@ -84,21 +84,6 @@ class Encoder:
                 if progress:
                     progress(len(rows))
         return out
-        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                rows = order[start:start + batch_size]
-                width = max(len(ids[i]) for i in rows)
-                batch = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-                mask = torch.zeros((len(rows), width), dtype=torch.long)
-                for r, i in enumerate(rows):
-                    batch[r, :len(ids[i])] = torch.tensor(ids[i])
-                    mask[r, :len(ids[i])] = 1
-                out[rows] = self.model.embed(batch, mask).float().numpy()
-                if progress:
-                    progress(len(rows))
-        return out
 
 
 _LOADED: dict[tuple[str, str], Encoder] = {}
