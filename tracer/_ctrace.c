@@ -7,7 +7,8 @@
  * by the rules of tracer.reprs: ints, floats, bools, None and plain strings here, everything
  * else through `reprs.value_text` (same text; the shared cache is the same dict).
  *
- * Frames of other files get `f_trace_lines = False` at their call event: no line events.
+ * A traced frame's record (its open step and last state) is its `f_trace`, which CPython leaves
+ * to the trace function; frames of other files get `f_trace_lines = 0`: no line events.
  * On an error the tracer switches itself off, as CPython does with a Python trace function,
  * and the exception surfaces in the program.
  */
@@ -17,24 +18,30 @@
 #include <structmember.h>
 
 #if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
-/* PyFrame_GetLocals is new in 3.11 and returns a proxy, not a dict, from 3.13 (PEP 667): other
- * versions build nothing (the extension is optional) and use the Python trace function */
+/* PyFrame_GetLocals is new in 3.11 and returns a proxy, not a dict, from 3.13 (PEP 667), and the
+ * frame layout read below is 3.11's and 3.12's: other versions build nothing (the extension is
+ * optional) and use the Python trace function */
 #error "tracer._ctrace supports CPython 3.11 and 3.12"
 #endif
+/* the frame's fields: its record in f_trace (unused by a C trace function) and its fast locals */
+#define Py_BUILD_CORE 1
+#include "internal/pycore_frame.h"
+#undef Py_BUILD_CORE
 
 typedef struct {
     PyObject_HEAD
     Py_ssize_t step;   /* the open step (index into lines), -1: none */
     PyObject *line;    /* its line (int) */
     PyObject *state;   /* function frames: the state at the last step (dict) or NULL */
-    PyObject *plan;    /* function frames: line -> names it binds (dict); NULL: module/class body */
+    PyObject *plan;    /* function frames: line -> (names it binds, their fast-local indices);
+                        * NULL: module or class body, or cells */
     int unstable;      /* a value of the state may change in place */
     int dirty;         /* an exception passed since the state was taken whole */
 } FrameRec;
 
 typedef struct {
     PyObject_HEAD
-    PyObject *filename, *lines, *states, *live, *cache, *plans, *stable;
+    PyObject *filename, *lines, *states, *cache, *plans, *stable;
     PyObject *value_text, *line_binds, *abort, *limit_obj, *too_long;
     Py_ssize_t limit, max_steps;
     PyObject *last_code, *last_plan;  /* borrowed from plans: the code of the last call event */
@@ -199,22 +206,19 @@ static PyObject *full_state(Tracer *t, PyObject *local_vars, int *unstable) {
  * Returns the new state (new reference), or NULL. */
 static PyObject *function_state(Tracer *t, FrameRec *r, PyFrameObject *frame) {
     if (!r->unstable && !r->dirty && r->state != NULL) {
-        PyObject *names = PyDict_GetItemWithError(r->plan, r->line);
-        if (names == NULL) {
+        PyObject *binds = PyDict_GetItemWithError(r->plan, r->line);
+        if (binds == NULL) {
             if (PyErr_Occurred())
                 return NULL;
             return Py_NewRef(r->state);
         }
-        PyObject *local_vars = PyFrame_GetLocals(frame);
-        if (local_vars == NULL)
-            return NULL;
+        PyObject *names = PyTuple_GET_ITEM(binds, 0), *slots = PyTuple_GET_ITEM(binds, 1);
+        PyObject **fast = frame->f_frame->localsplus;  /* no cells in a planned frame: plain values */
         PyObject *state = Py_NewRef(r->state);
         int full = 0;
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names) && !full; i++) {
             PyObject *name = PyTuple_GET_ITEM(names, i), *text;
-            PyObject *value = PyDict_GetItemWithError(local_vars, name);
-            if (value == NULL && PyErr_Occurred())
-                goto error;
+            PyObject *value = fast[PyLong_AsSsize_t(PyTuple_GET_ITEM(slots, i))];  /* NULL: unbound */
             int stable = value == NULL ? 0 : is_stable(t, value);
             if (stable < 0)
                 goto error;
@@ -252,13 +256,11 @@ static PyObject *function_state(Tracer *t, FrameRec *r, PyFrameObject *frame) {
             }
             Py_DECREF(text);
         }
-        Py_DECREF(local_vars);
         if (!full)
             return state;
         Py_DECREF(state);
         goto whole;
     error:
-        Py_DECREF(local_vars);
         Py_DECREF(state);
         return NULL;
     }
@@ -273,6 +275,35 @@ whole:;
 }
 
 
+/* line -> (names, fast-local slots) from `line_binds`' line -> names (None stays None) */
+static PyObject *with_slots(PyCodeObject *code, PyObject *binds) {
+    if (binds == NULL || binds == Py_None)
+        return binds;
+    PyObject *varnames = PyCode_GetVarnames(code), *plan = PyDict_New(), *line, *names;
+    Py_ssize_t pos = 0;
+    int ok = varnames != NULL && plan != NULL && PyDict_Check(binds);
+    while (ok && PyDict_Next(binds, &pos, &line, &names)) {
+        PyObject *slots = PyTuple_New(PyTuple_GET_SIZE(names)), *entry = NULL;
+        for (Py_ssize_t i = 0; slots != NULL && i < PyTuple_GET_SIZE(names); i++) {
+            Py_ssize_t slot = PySequence_Index(varnames, PyTuple_GET_ITEM(names, i));
+            PyObject *index = slot < 0 ? NULL : PyLong_FromSsize_t(slot);
+            if (index == NULL)
+                Py_CLEAR(slots);
+            else
+                PyTuple_SET_ITEM(slots, i, index);
+        }
+        entry = slots == NULL ? NULL : PyTuple_Pack(2, names, slots);
+        ok = entry != NULL && PyDict_SetItem(plan, line, entry) == 0;
+        Py_XDECREF(slots);
+        Py_XDECREF(entry);
+    }
+    Py_XDECREF(varnames);
+    Py_DECREF(binds);
+    if (!ok)
+        Py_CLEAR(plan);
+    return plan;
+}
+
 static int on_call(Tracer *t, PyFrameObject *frame) {
     PyCodeObject *code = PyFrame_GetCode(frame);
     PyObject *plan = t->last_plan;
@@ -283,7 +314,8 @@ static int on_call(Tracer *t, PyFrameObject *frame) {
         entry = PyDict_GetItemWithError(t->plans, key);
         if (entry == NULL) {
             int ours = PyErr_Occurred() ? -1 : PyObject_RichCompareBool(code->co_filename, t->filename, Py_EQ);
-            PyObject *made = ours < 0 ? NULL : ours ? PyObject_CallOneArg(t->line_binds, (PyObject *)code) : Py_NewRef(Py_False);
+            PyObject *made = ours < 0 ? NULL : !ours ? Py_NewRef(Py_False)
+                : with_slots(code, PyObject_CallOneArg(t->line_binds, (PyObject *)code));
             entry = made == NULL ? NULL : PyTuple_Pack(2, (PyObject *)code, made);  /* keeps the code alive */
             Py_XDECREF(made);
             if (entry == NULL || PyDict_SetItem(t->plans, key, entry) < 0) {
@@ -298,8 +330,10 @@ static int on_call(Tracer *t, PyFrameObject *frame) {
         t->last_plan = plan = PyTuple_GET_ITEM(entry, 1);
     }
     Py_DECREF(code);
-    if (plan == Py_False)  /* not the traced file: no line events from this frame */
-        return PyObject_SetAttrString((PyObject *)frame, "f_trace_lines", Py_False);
+    if (plan == Py_False) {  /* not the traced file: no line events from this frame */
+        frame->f_trace_lines = 0;
+        return 0;
+    }
     FrameRec *r = PyObject_New(FrameRec, &FrameRecType);
     if (r == NULL)
         return -1;
@@ -307,9 +341,8 @@ static int on_call(Tracer *t, PyFrameObject *frame) {
     r->line = r->state = NULL;
     r->plan = plan == Py_None ? NULL : Py_NewRef(plan);
     r->unstable = r->dirty = 0;
-    int err = PyDict_SetItem(t->live, (PyObject *)frame, (PyObject *)r);
-    Py_DECREF(r);
-    return err;
+    Py_XSETREF(frame->f_trace, (PyObject *)r);  /* the frame owns its record */
+    return 0;
 error:
     Py_DECREF(code);
     return -1;
@@ -348,11 +381,9 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
     }
     if (what != PyTrace_LINE && what != PyTrace_RETURN && what != PyTrace_EXCEPTION)
         return 0;
-    FrameRec *r = (FrameRec *)PyDict_GetItemWithError(t->live, (PyObject *)frame);
-    if (r == NULL) {
-        err = PyErr_Occurred() ? -1 : 0;
-        goto done;
-    }
+    FrameRec *r = (FrameRec *)frame->f_trace;
+    if (r == NULL || Py_TYPE(r) != &FrameRecType)  /* not a frame of the traced file */
+        return 0;
     Py_INCREF(r);
     if (r->step >= 0) {
         if (what == PyTrace_EXCEPTION) {  /* the line may still be running */
@@ -377,7 +408,7 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
             Py_XSETREF(r->line, line);
         }
     } else if (err == 0 && what == PyTrace_RETURN) {
-        err = PyDict_DelItem(t->live, (PyObject *)frame);
+        Py_CLEAR(frame->f_trace);
     }
     Py_DECREF(r);
 done:
@@ -392,7 +423,7 @@ done:
 }
 
 
-#define OBJECT_FIELDS(X) X(filename) X(lines) X(states) X(live) X(cache) X(plans) X(stable) \
+#define OBJECT_FIELDS(X) X(filename) X(lines) X(states) X(cache) X(plans) X(stable) \
     X(value_text) X(line_binds) X(abort) X(limit_obj) X(too_long)
 #define VISIT(field) Py_VISIT(t->field);
 #define CLEAR(field) Py_CLEAR(t->field);
@@ -415,12 +446,12 @@ static void tracer_dealloc(Tracer *t) {
 }
 
 static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
-    static char *kw[] = {"filename", "lines", "states", "live", "cache", "stable", "value_text",
+    static char *kw[] = {"filename", "lines", "states", "cache", "stable", "value_text",
                          "line_binds", "abort", "limit", "max_steps", NULL};
-    PyObject *filename, *lines, *states, *live, *cache, *stable, *value_text, *line_binds, *abort;
+    PyObject *filename, *lines, *states, *cache, *stable, *value_text, *line_binds, *abort;
     Py_ssize_t limit, max_steps;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!O!O!O!OOOnn", kw, &filename, &PyList_Type, &lines,
-                                     &PyList_Type, &states, &PyDict_Type, &live, &PyDict_Type, &cache,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!O!O!OOOnn", kw, &filename, &PyList_Type, &lines,
+                                     &PyList_Type, &states, &PyDict_Type, &cache,
                                      &PyFrozenSet_Type, &stable, &value_text, &line_binds, &abort, &limit,
                                      &max_steps))
         return -1;
@@ -431,7 +462,6 @@ static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
     t->filename = Py_NewRef(filename);
     t->lines = Py_NewRef(lines);
     t->states = Py_NewRef(states);
-    t->live = Py_NewRef(live);
     t->cache = Py_NewRef(cache);
     t->stable = Py_NewRef(stable);
     t->value_text = Py_NewRef(value_text);
@@ -473,7 +503,7 @@ static PyTypeObject TracerType = {
     .tp_new = PyType_GenericNew,
     .tp_methods = tracer_methods,
     .tp_members = tracer_members,
-    .tp_doc = "Tracer(filename, lines, states, live, cache, stable, value_text, line_binds, abort, limit, "
+    .tp_doc = "Tracer(filename, lines, states, cache, stable, value_text, line_binds, abort, limit, "
               "max_steps): the recorder's trace function in C.",
 };
 

@@ -95,7 +95,7 @@ class Recorder:
         self.stdout: list[str] = []
         self.out_chars = 0
         self.truncated = False
-        self.live: dict[Any, Any] = {}  # frame of the traced file being run -> its local trace function
+        self.live: dict[Any, Any] = {}  # Python engine: frame of the traced file -> its local trace function
         self.cache: dict[str, tuple] = {}  # name -> its last value and text, all frames (reprs.value_text)
 
     def emit(self, text: str) -> None:
@@ -108,7 +108,7 @@ class Recorder:
         self.out_chars += len(text)
         self.stdout.append(text)
         frame, step = sys._getframe(1), None
-        while frame is not None and (step := _open_step(self.live.get(frame))) is None:
+        while frame is not None and (step := _open_step(frame.f_trace)) is None:
             frame = frame.f_back
         if step is None:
             step = len(self.lines) - 1
@@ -121,7 +121,7 @@ class Recorder:
         if engine not in ("auto", "c", "python"):
             raise ValueError(f"unknown tracer engine {engine!r}")
         if engine != "python" and _ctrace is not None and self.max_repr >= 4:
-            tracer = _ctrace.Tracer(self.filename, self.lines, self.states, self.live, self.cache, STABLE,
+            tracer = _ctrace.Tracer(self.filename, self.lines, self.states, self.cache, STABLE,
                                     value_text, line_binds, sandbox_child.abort, self.max_repr, self.max_steps)
             tracer.start()
             return tracer
@@ -240,7 +240,7 @@ class Recorder:
             if plan is _UNBOUND:
                 plan = plans[code] = line_binds(code)
             on_event = generic_tracer(frame) if plan is None else function_tracer(frame, plan)
-            live[frame] = on_event
+            live[frame] = on_event  # found again by `result` even after CPython switched tracing off
             return on_event
         return on_call
 
@@ -248,7 +248,11 @@ class Recorder:
         """The trace as JSON (schema.Trace without the path); closes the steps still open."""
         if status == "too_long":
             self.truncated = True
-        for frame, tracer in list(self.live.items()):
+        open_frames = list(self.live.items())  # Python engine: the frames it traces
+        frame = sys._getframe()
+        while (frame := frame.f_back) is not None:  # C engine: a run cut short has its frames on the stack
+            open_frames.append((frame, frame.f_trace))
+        for frame, tracer in open_frames:
             if (step := _open_step(tracer)) is not None:
                 try:
                     self.states[step] = snapshot(frame.f_locals, {}, self.max_repr)
@@ -299,13 +303,11 @@ def line_binds(code: types.CodeType) -> dict[int, tuple[str, ...]] | None:
 
 
 def _open_step(tracer: Any) -> int | None:
-    """The open step of a frame, from its local trace function or its C record (None: none, or
-    not traced)."""
-    if tracer is None:
-        return None
-    if not isinstance(tracer, types.FunctionType):
-        return tracer.step
-    return tracer.__closure__[tracer.__code__.co_freevars.index("step")].cell_contents
+    """The open step of a frame, from its `f_trace`: the Python engine's local trace function or
+    the C engine's record (None: none, or not a frame of the traced file)."""
+    if isinstance(tracer, types.FunctionType) and "step" in tracer.__code__.co_freevars:
+        return tracer.__closure__[tracer.__code__.co_freevars.index("step")].cell_contents
+    return tracer.step if _ctrace is not None and isinstance(tracer, _ctrace.FrameRec) else None
 
 
 def _ignored_settrace(func: Any) -> None:
