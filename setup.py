@@ -6,4 +6,5 @@ back to its Python trace function (same traces, slower).
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("tracer._ctrace", ["tracer/_ctrace.c"], optional=True)])
+setup(ext_modules=[Extension("tracer._ctrace", ["tracer/_ctrace.c"], depends=["tracer/_ctrace_reprs.h"],
+                             optional=True)])
