@@ -150,7 +150,6 @@ whole:;
     return state;
 }
 
-
 /* line -> (names, fast-local slots) from `line_binds`' line -> names (None stays None) */
 static PyObject *with_slots(PyCodeObject *code, PyObject *binds) {
     if (binds == NULL || binds == Py_None)
