@@ -31,6 +31,7 @@ returns no steps: a Python-level endless loop stops at `max_steps` (`too_long`) 
 from __future__ import annotations
 
 import builtins
+import gc
 import io
 import opcode
 import sys
@@ -258,12 +259,10 @@ class Recorder:
                     self.states[step] = snapshot(frame.f_locals, {}, self.max_repr)
                 except BaseException:  # noqa: BLE001
                     pass
-        steps = []
-        for i, (line, state) in enumerate(zip(self.lines, self.states)):
-            step = {"line": line, "state": state or {}}
-            if i in self.outputs:
-                step["output"] = "".join(self.outputs[i])
-            steps.append(step)
+        steps = [{"line": line, "state": state or {}} for line, state in zip(self.lines, self.states)]
+        for i, texts in self.outputs.items():
+            if i < len(steps):
+                steps[i]["output"] = "".join(texts)
         return {"status": status, "stdout": "".join(self.stdout), "error": error, "steps": steps,
                 "truncated": self.truncated}
 
@@ -318,7 +317,11 @@ def trace_entry(payload: dict[str, Any]) -> dict[str, Any]:
     """Sandbox entry: compile and run `payload["source"]` as `__main__`, return the trace JSON."""
     filename = payload["filename"]
     recorder = Recorder(filename, payload["limits"])
-    sandbox_child.set_abort_handler(recorder.result)
+
+    def finish(status: str, error: str | None) -> dict[str, Any]:
+        gc.disable()  # this child ends once the result is sent: collections over every step are wasted
+        return recorder.result(status, error)
+    sandbox_child.set_abort_handler(finish)
     try:
         code = compile(payload["source"], filename, "exec", dont_inherit=True)
     except MemoryError:
@@ -355,7 +358,7 @@ def trace_entry(payload: dict[str, Any]) -> dict[str, Any]:
         # raised in it at the recursion limit): the steps after that point are missing
         recorder.truncated = True
     main.__dict__.clear()  # free the program's data before building the result
-    return dict(recorder.result(status, error), seconds=seconds)
+    return dict(finish(status, error), seconds=seconds)
 
 
 def _exception_line(err: BaseException) -> str:

@@ -14,7 +14,7 @@ import tokenize
 from io import BytesIO
 from pathlib import Path
 
-from tracer.sandbox import Limits, run_in_sandbox
+from tracer.sandbox import Limits, gc_paused, run_in_sandbox
 from tracer.schema import Step, Trace
 
 
@@ -47,8 +47,10 @@ def trace_source(source: str, path: str = "prog.py", stdin: str = "", limits: Li
     value = run.value
     if isinstance(value, dict) and "status" in value:
         try:
-            return Trace(path, str(value["status"]), str(value.get("stdout", "")), value.get("error"),
-                         [Step(int(s["line"]), s["state"], s.get("output", "")) for s in value.get("steps", [])], bool(value.get("truncated")))
+            with gc_paused():
+                steps = [Step(int(s["line"]), s["state"], s.get("output", "")) for s in value.get("steps", [])]
+            return Trace(path, str(value["status"]), str(value.get("stdout", "")), value.get("error"), steps,
+                         bool(value.get("truncated")))
         except (TypeError, ValueError, KeyError, AttributeError):  # forged by the program itself
             return Trace(path, "exception", error="the program corrupted the tracer's result")
     if run.result_overflow:
