@@ -118,7 +118,8 @@ class Recorder:
 
     def start(self, settrace: Any, engine: str = "auto") -> Any:
         """Trace this thread with the C trace function (`engine` "auto" or "c") or the Python one
-        ("python"); returns what `sys.gettrace()` is while tracing lasts."""
+        ("python", or "auto" where the C one is not built or `max_repr` is under 4 characters);
+        returns what `sys.gettrace()` is while tracing lasts."""
         if engine not in ("auto", "c", "python"):
             raise ValueError(f"unknown tracer engine {engine!r}")
         if engine != "python" and _ctrace is not None and self.max_repr >= 4:
