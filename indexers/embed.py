@@ -115,9 +115,9 @@ def _fingerprint(model_dir: Path) -> str:
 
     h = hashlib.sha1((model_dir / "config.json").read_bytes() if (model_dir / "config.json").exists() else b"")
     for path in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
-        h.update(f"{path.name}:{path.stat().st_size}".encode())
+        stat = path.stat()
+        h.update(f"{path.name}:{stat.st_size}".encode())
         if path.name == DELTA_FILE:
-            stat = path.stat()
             h.update(_content_digest(str(path), stat.st_size, stat.st_mtime_ns))
     return h.hexdigest()[:16]
 
