@@ -33,7 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracer.sandbox import Limits, run_in_sandbox  # noqa: E402
-from tracer.schema import Step, Trace  # noqa: E402
+from tracer.schema import Trace  # noqa: E402
+from tracer.trace import read_steps  # noqa: E402
 
 FILENAME = "/bench/prog.py"
 PROGRAMS = {  # name: (category, source template, (n for --small, n))
@@ -86,8 +87,8 @@ def child_run(source: str, traced: bool, engine: str) -> tuple[float, float, int
     value = result.value
     assert result.status == "ok" and value["status"] == "ok", result
     Trace(FILENAME, value["status"], value["stdout"], value["error"],
-          [Step(int(s["line"]), s["state"], s.get("output", "")) for s in value["steps"]], value["truncated"])
-    return value["seconds"], time.perf_counter() - start, len(value["steps"])
+          read_steps(value), value["truncated"])
+    return value["seconds"], time.perf_counter() - start, len(value["lines"])
 
 
 def null_tracer_seconds(source: str, traced: bool) -> float:

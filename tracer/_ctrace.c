@@ -31,7 +31,7 @@ typedef struct {
     PyObject_HEAD
     Py_ssize_t step;   /* the open step (index into lines), -1: none */
     PyObject *line;    /* its line (int) */
-    PyObject *state;   /* function frames: the state at the last step (dict) or NULL */
+    PyObject *state;   /* the state at the frame's last step, or NULL */
     PyObject *plan;    /* function frames: line -> (names it binds, their fast-local indices);
                         * NULL: module or class body, or cells */
     int unstable;      /* a value of the state may change in place */
@@ -40,7 +40,7 @@ typedef struct {
 
 typedef struct {
     PyObject_HEAD
-    PyObject *filename, *lines, *states, *cache, *plans, *stable;
+    PyObject *filename, *lines, *states, *names, *name_index, *cache, *plans, *stable;
     PyObject *value_text, *line_binds, *abort, *limit_obj, *too_long;
     Py_ssize_t limit, max_steps;
     PyObject *last_code, *last_plan;  /* borrowed from plans: the code of the last call event */
@@ -75,7 +75,33 @@ static PyTypeObject FrameRecType = {
     .tp_doc = "A traced frame's open step and last state.",
 };
 
-#include "_ctrace_reprs.h"  /* what a value shows: hidden, text_of, full_state */
+#include "_ctrace_reprs.h"  /* what a value shows: hidden, text_of, full_state, fast_state */
+
+/* where `name` is in the names tuple `keys`: -1 not there, -2 error */
+static Py_ssize_t position(PyObject *keys, PyObject *name) {
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(keys); i++)
+        if (PyTuple_GET_ITEM(keys, i) == name)  /* the code's own name objects: found here */
+            return i;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(keys); i++) {
+        int diff = PyUnicode_Compare(PyTuple_GET_ITEM(keys, i), name);
+        if (diff == 0)
+            return i;
+        if (diff == -1 && PyErr_Occurred())
+            return -2;
+    }
+    return -1;
+}
+
+/* a copy of a state (texts and an int: no cycles, so not tracked by the garbage collector) */
+static PyObject *copy_state(PyObject *state) {
+    PyObject *copy = PyTuple_New(PyTuple_GET_SIZE(state));
+    if (copy == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(state); i++)
+        PyTuple_SET_ITEM(copy, i, Py_NewRef(PyTuple_GET_ITEM(state, i)));
+    PyObject_GC_UnTrack(copy);
+    return copy;
+}
 
 /* function frames: after a line that binds no local, the state is the one before (when its
  * values cannot change in place); after one that does, only its names are looked at.
@@ -89,8 +115,9 @@ static PyObject *function_state(Tracer *t, FrameRec *r, PyFrameObject *frame) {
             return Py_NewRef(r->state);
         }
         PyObject *names = PyTuple_GET_ITEM(binds, 0), *slots = PyTuple_GET_ITEM(binds, 1);
+        PyObject *keys = PyList_GET_ITEM(t->names, PyLong_AsSsize_t(PyTuple_GET_ITEM(r->state, 0)));
         PyObject **fast = frame->f_frame->localsplus;  /* no cells in a planned frame: plain values */
-        PyObject *state = Py_NewRef(r->state);
+        PyObject *state = Py_NewRef(r->state);  /* a copy of its own from the first change on */
         int full = 0;
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names) && !full; i++) {
             PyObject *name = PyTuple_GET_ITEM(names, i), *text;
@@ -107,28 +134,27 @@ static PyObject *function_state(Tracer *t, FrameRec *r, PyFrameObject *frame) {
             Py_DECREF(value);
             if (text == NULL)
                 goto error;
-            PyObject *old = PyDict_GetItemWithError(state, name);
-            if (old == NULL && PyErr_Occurred()) {
+            Py_ssize_t at = position(keys, name);
+            PyObject *old = at < 0 ? NULL : PyTuple_GET_ITEM(state, at + 1);
+            int changed = 0;
+            if (at == -2 || text == Py_None || old == NULL)  /* a new name, or one now skipped */
+                full = at != -2 && (text != Py_None || old != NULL);
+            else if (text != old && (changed = PyUnicode_Compare(text, old)) == -1 && PyErr_Occurred())
+                at = -2;
+            if (at == -2) {
                 Py_DECREF(text);
                 goto error;
             }
-            if (text == Py_None || old == NULL) {  /* a new name, or one now skipped */
-                full = text != Py_None || old != NULL;
-            } else {
-                int same = PyUnicode_Compare(text, old);
-                if (same == -1 && PyErr_Occurred()) {
-                    Py_DECREF(text);
-                    goto error;
-                }
-                if (same != 0) {  /* copy on write: earlier steps keep the old dict */
-                    PyObject *copy = PyDict_Copy(state);
-                    if (copy == NULL || PyDict_SetItem(copy, name, text) < 0) {
-                        Py_XDECREF(copy);
+            if (changed) {
+                if (state == r->state) {  /* copy on write: earlier steps keep the old state */
+                    PyObject *copy = copy_state(state);
+                    if (copy == NULL) {
                         Py_DECREF(text);
                         goto error;
                     }
                     Py_SETREF(state, copy);
                 }
+                Py_SETREF(((PyTupleObject *)state)->ob_item[at + 1], Py_NewRef(text));  /* ours alone */
             }
             Py_DECREF(text);
         }
@@ -141,13 +167,8 @@ static PyObject *function_state(Tracer *t, FrameRec *r, PyFrameObject *frame) {
         return NULL;
     }
 whole:;
-    PyObject *local_vars = PyFrame_GetLocals(frame);
-    if (local_vars == NULL)
-        return NULL;
-    PyObject *state = full_state(t, local_vars, &r->unstable);
-    Py_DECREF(local_vars);
     r->dirty = 0;
-    return state;
+    return pack(t, fast_state(t, frame, &r->unstable), r->state);
 }
 
 /* line -> (names, fast-local slots) from `line_binds`' line -> names (None stays None) */
@@ -230,15 +251,23 @@ static int close_step(Tracer *t, FrameRec *r, PyFrameObject *frame) {
         int unstable;
         if (local_vars == NULL)
             return -1;
-        state = full_state(t, local_vars, &unstable);
+        state = pack(t, full_state(t, local_vars, &unstable), r->state);
         Py_DECREF(local_vars);
     } else {
         state = function_state(t, r, frame);
     }
     if (state == NULL)
         return -1;
-    if (r->plan != NULL)
-        Py_XSETREF(r->state, Py_NewRef(state));
+    if (r->state != NULL && state != r->state) {  /* unchanged: the steps share one state */
+        int same = same_state(r->state, state);
+        if (same < 0) {
+            Py_DECREF(state);
+            return -1;
+        }
+        if (same)
+            Py_SETREF(state, Py_NewRef(r->state));
+    }
+    Py_XSETREF(r->state, Py_NewRef(state));
     if (PyList_SetItem(t->states, r->step, state) < 0)  /* steals state */
         return -1;
     r->step = -1;
@@ -298,7 +327,7 @@ done:
 }
 
 
-#define OBJECT_FIELDS(X) X(filename) X(lines) X(states) X(cache) X(plans) X(stable) \
+#define OBJECT_FIELDS(X) X(filename) X(lines) X(states) X(names) X(name_index) X(cache) X(plans) X(stable) \
     X(value_text) X(line_binds) X(abort) X(limit_obj) X(too_long)
 #define VISIT(field) Py_VISIT(t->field);
 #define CLEAR(field) Py_CLEAR(t->field);
@@ -321,12 +350,12 @@ static void tracer_dealloc(Tracer *t) {
 }
 
 static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
-    static char *kw[] = {"filename", "lines", "states", "cache", "stable", "value_text",
+    static char *kw[] = {"filename", "lines", "states", "names", "cache", "stable", "value_text",
                          "line_binds", "abort", "limit", "max_steps", NULL};
-    PyObject *filename, *lines, *states, *cache, *stable, *value_text, *line_binds, *abort;
+    PyObject *filename, *lines, *states, *names, *cache, *stable, *value_text, *line_binds, *abort;
     Py_ssize_t limit, max_steps;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!O!O!OOOnn", kw, &filename, &PyList_Type, &lines,
-                                     &PyList_Type, &states, &PyDict_Type, &cache,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!O!O!O!OOOnn", kw, &filename, &PyList_Type, &lines,
+                                     &PyList_Type, &states, &PyList_Type, &names, &PyDict_Type, &cache,
                                      &PyFrozenSet_Type, &stable, &value_text, &line_binds, &abort, &limit,
                                      &max_steps))
         return -1;
@@ -337,6 +366,8 @@ static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
     t->filename = Py_NewRef(filename);
     t->lines = Py_NewRef(lines);
     t->states = Py_NewRef(states);
+    t->names = Py_NewRef(names);
+    t->name_index = PyDict_New();
     t->cache = Py_NewRef(cache);
     t->stable = Py_NewRef(stable);
     t->value_text = Py_NewRef(value_text);
@@ -347,7 +378,7 @@ static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
     t->limit_obj = PyLong_FromSsize_t(limit);
     t->too_long = PyUnicode_FromFormat("stopped after %zd steps", max_steps);
     t->plans = PyDict_New();
-    return t->limit_obj && t->too_long && t->plans ? 0 : -1;
+    return t->limit_obj && t->too_long && t->plans && t->name_index ? 0 : -1;
 }
 
 static PyObject *tracer_start(Tracer *t, PyObject *unused) {
@@ -378,7 +409,7 @@ static PyTypeObject TracerType = {
     .tp_new = PyType_GenericNew,
     .tp_methods = tracer_methods,
     .tp_members = tracer_members,
-    .tp_doc = "Tracer(filename, lines, states, cache, stable, value_text, line_binds, abort, limit, "
+    .tp_doc = "Tracer(filename, lines, states, names, cache, stable, value_text, line_binds, abort, limit, "
               "max_steps): the recorder's trace function in C.",
 };
 

@@ -1,6 +1,9 @@
-/* What a value shows, by the rules of tracer.reprs: ints, floats, bools, None and plain strings
+/* What a value shows and how a state is kept.
+ *
+ * A value shows by the rules of tracer.reprs: ints, floats, bools, None and plain strings
  * here, every other value through `reprs.value_text` (same text, same shared cache dict).
- * Part of tracer/_ctrace.c (included there after its types), not a header of its own. */
+ * Part of tracer/_ctrace.c (included there after its types), not a header of its own.
+ * A state is recorded as a tuple (index of its names in the tracer's `names`, texts...). */
 
 static int hidden(PyObject *name) {
     if (!PyUnicode_Check(name))
@@ -40,9 +43,24 @@ static PyObject *cut(Tracer *t, PyObject *text) {
     return out;
 }
 
+/* the texts of the ints loops count with, made once each (at most 4 characters: never cut) */
+#define SMALL_LOW (-256)
+#define SMALL_HIGH 4096
+static PyObject *SMALL_TEXTS[SMALL_HIGH - SMALL_LOW];
+
 /* repr of an int, float, bool or None; an int too long to print goes to value_text. The type's
  * own repr is called (no recursion check: the trace goes on at the program's recursion limit). */
 static PyObject *atom_text(Tracer *t, PyObject *name, PyObject *value) {
+    if (Py_TYPE(value) == &PyLong_Type) {
+        int overflow;
+        long v = PyLong_AsLongAndOverflow(value, &overflow);
+        if (!overflow && v >= SMALL_LOW && v < SMALL_HIGH) {
+            PyObject **slot = &SMALL_TEXTS[v - SMALL_LOW];
+            if (*slot == NULL && (*slot = PyUnicode_FromFormat("%ld", v)) == NULL)
+                return NULL;
+            return Py_NewRef(*slot);
+        }
+    }
     PyObject *text = Py_TYPE(value)->tp_repr(value);
     if (text == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_ValueError))
@@ -99,29 +117,101 @@ static PyObject *text_of(Tracer *t, PyObject *name, PyObject *value) {
     return call_value_text(t, name, value);
 }
 
-/* every kept local's text; *unstable: one of the values may change in place */
+/* name's text into state unless hidden or not state; *unstable |= the value may change in place */
+static int add_text(Tracer *t, PyObject *state, PyObject *name, PyObject *value, int *unstable) {
+    if (hidden(name))
+        return 0;
+    Py_INCREF(name);
+    Py_INCREF(value);  /* a repr may run code */
+    int stable = is_stable(t, value);
+    PyObject *text = stable < 0 ? NULL : text_of(t, name, value);
+    int failed = text == NULL || (text != Py_None && PyDict_SetItem(state, name, text) < 0);
+    *unstable |= !stable;
+    Py_XDECREF(text);
+    Py_DECREF(name);
+    Py_DECREF(value);
+    return failed ? -1 : 0;
+}
+
+/* every kept local's text (a dict); *unstable: one of the values may change in place */
 static PyObject *full_state(Tracer *t, PyObject *local_vars, int *unstable) {
     PyObject *state = PyDict_New(), *name, *value;
     Py_ssize_t pos = 0;
     *unstable = 0;
-    if (state == NULL)
-        return NULL;
-    while (PyDict_Next(local_vars, &pos, &name, &value)) {
-        if (hidden(name))
-            continue;
-        Py_INCREF(name);
-        Py_INCREF(value);
-        int stable = is_stable(t, value);
-        PyObject *text = stable < 0 ? NULL : text_of(t, name, value);
-        int failed = text == NULL || (text != Py_None && PyDict_SetItem(state, name, text) < 0);
-        *unstable |= !stable;
-        Py_XDECREF(text);
-        Py_DECREF(name);
-        Py_DECREF(value);
-        if (failed) {
-            Py_DECREF(state);
-            return NULL;
-        }
-    }
+    while (state != NULL && PyDict_Next(local_vars, &pos, &name, &value))
+        if (add_text(t, state, name, value, unstable) < 0)
+            Py_CLEAR(state);
     return state;
+}
+
+/* the same for a function frame without cells, read from its fast locals (no f_locals dict to
+ * build): its bound locals in the function's variable order */
+static PyObject *fast_state(Tracer *t, PyFrameObject *frame, int *unstable) {
+    _PyInterpreterFrame *f = frame->f_frame;
+    PyObject *state = PyDict_New();
+    *unstable = 0;
+    for (int i = 0; state != NULL && i < f->f_code->co_nlocals; i++)
+        if (f->localsplus[i] != NULL &&
+            add_text(t, state, PyTuple_GET_ITEM(f->f_code->co_localsplusnames, i), f->localsplus[i], unstable) < 0)
+            Py_CLEAR(state);
+    return state;
+}
+
+/* the index in t->names of the names of a dict name -> text (borrowed), new names added */
+static PyObject *names_index(Tracer *t, PyObject *texts) {
+    PyObject *names = PyTuple_New(PyDict_GET_SIZE(texts)), *name, *text, *index = NULL;
+    Py_ssize_t pos = 0, i = 0;
+    if (names == NULL)
+        return NULL;
+    while (PyDict_Next(texts, &pos, &name, &text))
+        PyTuple_SET_ITEM(names, i++, Py_NewRef(name));
+    index = PyDict_GetItemWithError(t->name_index, names);
+    if (index == NULL && !PyErr_Occurred()) {  /* names not seen before: a new entry */
+        PyObject *made = PyLong_FromSsize_t(PyList_GET_SIZE(t->names));
+        if (made != NULL && PyList_Append(t->names, names) == 0 && PyDict_SetItem(t->name_index, names, made) == 0)
+            index = made;  /* the dict holds it */
+        Py_XDECREF(made);
+    }
+    Py_DECREF(names);
+    return index;
+}
+
+/* a state as recorded: (index of its names in t->names, their texts...) from a dict
+ * name -> text (stolen; NULL passes through); `last`: the frame's last state or NULL, whose
+ * names, when the same objects in the same order, are not looked up again */
+static PyObject *pack(Tracer *t, PyObject *texts, PyObject *last) {
+    if (texts == NULL)
+        return NULL;
+    Py_ssize_t n = PyDict_GET_SIZE(texts), pos = 0, i = 0;
+    PyObject *keys = last == NULL ? NULL : PyList_GET_ITEM(t->names, PyLong_AsSsize_t(PyTuple_GET_ITEM(last, 0)));
+    PyObject *state = PyTuple_New(n + 1), *name, *text, *index = NULL;
+    int same = keys != NULL && PyTuple_GET_SIZE(keys) == n;
+    if (state != NULL) {
+        while (PyDict_Next(texts, &pos, &name, &text)) {
+            same = same && PyTuple_GET_ITEM(keys, i) == name;
+            PyTuple_SET_ITEM(state, ++i, Py_NewRef(text));
+        }
+        index = same ? PyTuple_GET_ITEM(last, 0) : names_index(t, texts);
+    }
+    Py_DECREF(texts);
+    if (index == NULL) {
+        Py_XDECREF(state);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(state, 0, Py_NewRef(index));
+    PyObject_GC_UnTrack(state);  /* texts and an int: no cycles; the collector need not look */
+    return state;
+}
+
+/* two states alike (same names, same texts): 1, 0, or -1 on error */
+static int same_state(PyObject *a, PyObject *b) {
+    if (PyTuple_GET_SIZE(a) != PyTuple_GET_SIZE(b) || PyTuple_GET_ITEM(a, 0) != PyTuple_GET_ITEM(b, 0))
+        return 0;  /* one index object per names tuple */
+    for (Py_ssize_t i = 1; i < PyTuple_GET_SIZE(a); i++) {
+        PyObject *x = PyTuple_GET_ITEM(a, i), *y = PyTuple_GET_ITEM(b, i);
+        int diff = x == y ? 0 : PyUnicode_Compare(x, y);
+        if (diff != 0)
+            return diff == -1 && PyErr_Occurred() ? -1 : 0;
+    }
+    return 1;
 }

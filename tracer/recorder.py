@@ -91,7 +91,8 @@ class Recorder:
         self.max_steps, self.max_repr = limits["max_steps"], limits["max_repr"]
         self.max_output = limits["max_output_bytes"]
         self.lines: list[int] = []
-        self.states: list[dict[str, str] | None] = []
+        self.states: list[tuple | dict[str, str] | None] = []  # C engine: tuples (see `result`)
+        self.names: list[tuple[str, ...]] = []  # the names of the states' tuples
         self.outputs: dict[int, list[str]] = {}
         self.stdout: list[str] = []
         self.out_chars = 0
@@ -123,7 +124,7 @@ class Recorder:
         if engine not in ("auto", "c", "python"):
             raise ValueError(f"unknown tracer engine {engine!r}")
         if engine != "python" and _ctrace is not None and self.max_repr >= 4:
-            tracer = _ctrace.Tracer(self.filename, self.lines, self.states, self.cache, STABLE,
+            tracer = _ctrace.Tracer(self.filename, self.lines, self.states, self.names, self.cache, STABLE,
                                     value_text, line_binds, sandbox_child.abort, self.max_repr, self.max_steps)
             tracer.start()
             return tracer
@@ -247,7 +248,10 @@ class Recorder:
         return on_call
 
     def result(self, status: str, error: str | None) -> dict[str, Any]:
-        """The trace as JSON (schema.Trace without the path); closes the steps still open."""
+        """The trace for the parent (tracer.trace.read_steps reads it): status, stdout, error,
+        truncated, and the steps as columns: `lines`, `states` (each `[i, text...]`: the texts of
+        the names `names[i]`; null: none) and `outputs` (`[step, text]` pairs). Closes the steps
+        still open."""
         if status == "too_long":
             self.truncated = True
         open_frames = list(self.live.items())  # Python engine: the frames it traces
@@ -260,12 +264,19 @@ class Recorder:
                     self.states[step] = snapshot(frame.f_locals, {}, self.max_repr)
                 except BaseException:  # noqa: BLE001
                     pass
-        steps = [{"line": line, "state": state or {}} for line, state in zip(self.lines, self.states)]
-        for i, texts in self.outputs.items():
-            if i < len(steps):
-                steps[i]["output"] = "".join(texts)
-        return {"status": status, "stdout": "".join(self.stdout), "error": error, "steps": steps,
-                "truncated": self.truncated}
+        index = {names: i for i, names in enumerate(self.names)}
+
+        def pack(state: tuple | dict | None) -> tuple | None:  # dicts: Python engine, snapshots
+            if not isinstance(state, dict):
+                return state
+            names = tuple(state)
+            if names not in index:
+                index[names] = len(self.names)
+                self.names.append(names)
+            return (index[names], *state.values())
+        return {"status": status, "stdout": "".join(self.stdout), "error": error, "truncated": self.truncated,
+                "lines": self.lines, "names": self.names, "states": [pack(s) for s in self.states],
+                "outputs": [[i, "".join(texts)] for i, texts in self.outputs.items() if i < len(self.lines)]}
 
 
 _UNBOUND = object()  # a local without a value

@@ -28,6 +28,8 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import orjson
 from typing import Any, Iterator
 
 _ROOT = str(Path(__file__).resolve().parents[1])  # the directory holding the `tracer` package
@@ -193,7 +195,7 @@ def _classify(result: SandboxResult, raw: bytes, timed_out: bool, limits: Limits
     if raw and not timed_out:
         try:
             with gc_paused():
-                sent = json.loads(raw)
+                sent = orjson.loads(raw)
             result.status, result.error, result.value = sent["status"], sent.get("error"), sent.get("value")
             return result
         except (ValueError, KeyError, TypeError, RecursionError):

@@ -47,12 +47,18 @@ def trace_source(source: str, path: str = "prog.py", stdin: str = "", limits: Li
     value = run.value
     if isinstance(value, dict) and "status" in value:
         try:
-            with gc_paused():
-                steps = [Step(int(s["line"]), s["state"], s.get("output", "")) for s in value.get("steps", [])]
-            return Trace(path, str(value["status"]), str(value.get("stdout", "")), value.get("error"), steps,
-                         bool(value.get("truncated")))
-        except (TypeError, ValueError, KeyError, AttributeError):  # forged by the program itself
+            return Trace(path, str(value["status"]), str(value.get("stdout", "")), value.get("error"),
+                         read_steps(value), bool(value.get("truncated")))
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError):  # forged by the program itself
             return Trace(path, "exception", error="the program corrupted the tracer's result")
     if run.result_overflow:
         return Trace(path, "too_long", error=run.error, truncated=True)
     return Trace(path, run.status, error=run.error)
+
+
+def read_steps(value: dict) -> list[Step]:
+    """The steps of a traced run's result (`tracer.recorder.Recorder.result`: columns)."""
+    names, outputs = value["names"], {int(i): str(text) for i, text in value["outputs"]}
+    with gc_paused():  # hundreds of thousands of dicts, no cycles
+        return [Step(int(line), dict(zip(names[state[0]], state[1:])) if state else {}, outputs.get(i, ""))
+                for i, (line, state) in enumerate(zip(value["lines"], value["states"]))]

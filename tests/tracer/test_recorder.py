@@ -8,7 +8,9 @@ import pytest
 
 from tracer import recorder
 from tracer.sandbox import Limits, run_in_sandbox
+from tracer.schema import Step
 from tracer.singleline import generate
+from tracer.trace import read_steps
 
 pytestmark = pytest.mark.skipif(recorder._ctrace is None, reason="the C tracer is not built")
 
@@ -28,7 +30,6 @@ PROGRAMS = [
     "s = 'a' * 100\nt = 'object at 0x1234>'\nbig = 10 ** 5000\nf = 1.5\nflag = True\nnothing = None\n",
     "def show(x):\n    print('x is', x)\n    y = x + 1\n    print(y, end='')\n    return y\nfor v in range(3):\n    show(v)\n",
     "class Bad:\n    def __repr__(self):\n        raise RuntimeError('no')\nb = Bad()\nc = 1\n",
-    "def f():\n    __hidden__ = 1\n    visible = 2\n    loc = locals()\n    return loc\nr = f()\n",
     "g = 0\ndef bump():\n    global g\n    g += 1\n    return g\nfor _ in range(3):\n    bump()\n",
     "import math\nfrom functools import reduce\nv = reduce(lambda a, b: a * b, [1, 2, 3, 4])\nw = math.sqrt(v)\n",
     "with open('f.txt', 'w') as fh:\n    fh.write('hi')\nwith open('f.txt') as fh:\n    text = fh.read()\n",
@@ -43,9 +44,8 @@ def record(source: str, engine: str, stdin: str = "") -> dict:
                "limits": LIMITS.child_limits(), "engine": engine}
     run = run_in_sandbox("tracer.recorder:trace_entry", payload, LIMITS, stdin)
     assert isinstance(run.value, dict), run
-    value = dict(run.value)
-    value.pop("seconds", None)
-    return value
+    value = {key: run.value[key] for key in ("status", "stdout", "error", "truncated")}
+    return dict(value, steps=read_steps(run.value))
 
 
 @pytest.mark.parametrize("source", PROGRAMS)
@@ -53,6 +53,16 @@ def test_c_and_python_trace_functions_agree(source):
     c, python = record(source, "c", "hello\n"), record(source, "python", "hello\n")
     assert c == python
     assert c["steps"]
+
+
+def test_only_the_c_trace_function_leaves_the_locals_dict_as_the_program_made_it():
+    source = "def f():\n    __hidden__ = 1\n    visible = 2\n    loc = locals()\n    return loc\nr = f()\nprint(r)\n"
+    c, python = record(source, "c"), record(source, "python")
+    assert c["stdout"] == "{'__hidden__': 1, 'visible': 2}\n"  # as it prints untraced
+    assert c["steps"][4] == Step(4, {"visible": "2", "loc": "{'__hidden__': 1, 'visible': 2}"})
+    # CPython refreshes a frame's locals() dict before each call of a Python trace function
+    assert python["stdout"] == "{'__hidden__': 1, 'visible': 2, 'loc': {...}}\n"
+    assert [s.line for s in c["steps"]] == [s.line for s in python["steps"]]
 
 
 def test_they_agree_on_generated_single_line_programs():
@@ -65,8 +75,8 @@ def test_at_the_recursion_limit_only_the_c_trace_function_keeps_tracing():
     source = ("import sys\ndef f(n):\n    return f(n - 1) + 1 if n else 0\nsys.setrecursionlimit(60)\n"
               "try:\n    f(100)\nexcept RecursionError:\n    ok = True\n")
     c, python = record(source, "c"), record(source, "python")
-    assert python["truncated"] and python["steps"][-1]["line"] != 8  # CPython switched the Python one off
-    assert not c["truncated"] and c["steps"][-1] == {"line": 8, "state": {"ok": "True"}}
+    assert python["truncated"] and python["steps"][-1].line != 8  # CPython switched the Python one off
+    assert not c["truncated"] and c["steps"][-1] == Step(8, {"ok": "True"})
     assert c["steps"][:len(python["steps"]) - 1] == python["steps"][:-1]
 
 

@@ -65,6 +65,13 @@ def test_stdout_exactly_as_printed_and_stdin():
     assert trace.stdout == "> 1-2" and trace.steps[1].output == "> "
 
 
+def test_a_lone_surrogate_in_the_output_still_gives_the_trace():
+    # not valid UTF-8: the child's fast encoder refuses it, the standard one replaces it
+    trace = trace_source("s = '\\udc80'\nprint('x' + s)\nn = 2 ** 70\n", limits=FAST)
+    assert trace.status == "ok" and trace.stdout == "x?\n"
+    assert trace.steps[-1].state == {"s": "'\\udc80'", "n": str(2 ** 70)}
+
+
 def test_long_values_are_shortened():
     state = trace_source("s = 'x' * 1000\nxs = list(range(1000))\n", limits=FAST).steps[-1].state
     assert state["s"] == "'" + "x" * 96 + "..." and len(state["xs"]) == 100
