@@ -258,15 +258,6 @@ static int close_step(Tracer *t, FrameRec *r, PyFrameObject *frame) {
     }
     if (state == NULL)
         return -1;
-    if (r->state != NULL && state != r->state) {  /* unchanged: the steps share one state */
-        int same = same_state(r->state, state);
-        if (same < 0) {
-            Py_DECREF(state);
-            return -1;
-        }
-        if (same)
-            Py_SETREF(state, Py_NewRef(r->state));
-    }
     Py_XSETREF(r->state, Py_NewRef(state));
     if (PyList_SetItem(t->states, r->step, state) < 0)  /* steals state */
         return -1;

@@ -177,41 +177,31 @@ static PyObject *names_index(Tracer *t, PyObject *texts) {
 }
 
 /* a state as recorded: (index of its names in t->names, their texts...) from a dict
- * name -> text (stolen; NULL passes through); `last`: the frame's last state or NULL, whose
- * names, when the same objects in the same order, are not looked up again */
+ * name -> text (stolen; NULL passes through). `last`, the frame's last state or NULL, is
+ * returned when alike, and its names, when the same objects in the same order, are not
+ * looked up again. */
 static PyObject *pack(Tracer *t, PyObject *texts, PyObject *last) {
     if (texts == NULL)
         return NULL;
     Py_ssize_t n = PyDict_GET_SIZE(texts), pos = 0, i = 0;
     PyObject *keys = last == NULL ? NULL : PyList_GET_ITEM(t->names, PyLong_AsSsize_t(PyTuple_GET_ITEM(last, 0)));
     PyObject *state = PyTuple_New(n + 1), *name, *text, *index = NULL;
-    int same = keys != NULL && PyTuple_GET_SIZE(keys) == n;
+    int same = keys != NULL && PyTuple_GET_SIZE(keys) == n, alike = same;  /* same names; and texts */
     if (state != NULL) {
         while (PyDict_Next(texts, &pos, &name, &text)) {
             same = same && PyTuple_GET_ITEM(keys, i) == name;
             PyTuple_SET_ITEM(state, ++i, Py_NewRef(text));
+            alike = alike && same && (text == PyTuple_GET_ITEM(last, i) ||
+                                      PyUnicode_Compare(text, PyTuple_GET_ITEM(last, i)) == 0);  /* both str */
         }
         index = same ? PyTuple_GET_ITEM(last, 0) : names_index(t, texts);
     }
     Py_DECREF(texts);
-    if (index == NULL) {
+    if (index == NULL || alike) {  /* alike: the steps share one state */
         Py_XDECREF(state);
-        return NULL;
+        return index == NULL ? NULL : Py_NewRef(last);
     }
     PyTuple_SET_ITEM(state, 0, Py_NewRef(index));
     PyObject_GC_UnTrack(state);  /* texts and an int: no cycles; the collector need not look */
     return state;
-}
-
-/* two states alike (same names, same texts): 1, 0, or -1 on error */
-static int same_state(PyObject *a, PyObject *b) {
-    if (PyTuple_GET_SIZE(a) != PyTuple_GET_SIZE(b) || PyTuple_GET_ITEM(a, 0) != PyTuple_GET_ITEM(b, 0))
-        return 0;  /* one index object per names tuple */
-    for (Py_ssize_t i = 1; i < PyTuple_GET_SIZE(a); i++) {
-        PyObject *x = PyTuple_GET_ITEM(a, i), *y = PyTuple_GET_ITEM(b, i);
-        int diff = x == y ? 0 : PyUnicode_Compare(x, y);
-        if (diff != 0)
-            return diff == -1 && PyErr_Occurred() ? -1 : 0;
-    }
-    return 1;
 }
