@@ -28,8 +28,6 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import orjson
 from typing import Any, Iterator
 
 _ROOT = str(Path(__file__).resolve().parents[1])  # the directory holding the `tracer` package
@@ -195,7 +193,7 @@ def _classify(result: SandboxResult, raw: bytes, timed_out: bool, limits: Limits
     if raw and not timed_out:
         try:
             with gc_paused():
-                sent = orjson.loads(raw)
+                sent = json.loads(raw)
             result.status, result.error, result.value = sent["status"], sent.get("error"), sent.get("value")
             return result
         except (ValueError, KeyError, TypeError, RecursionError):

@@ -58,7 +58,10 @@ def trace_source(source: str, path: str = "prog.py", stdin: str = "", limits: Li
 
 def read_steps(value: dict) -> list[Step]:
     """The steps of a traced run's result (`tracer.recorder.Recorder.result`: columns)."""
-    names, outputs = value["names"], {int(i): str(text) for i, text in value["outputs"]}
+    names = value["names"]
     with gc_paused():  # hundreds of thousands of dicts, no cycles
-        return [Step(int(line), dict(zip(names[state[0]], state[1:])) if state else {}, outputs.get(i, ""))
-                for i, (line, state) in enumerate(zip(value["lines"], value["states"]))]
+        steps = [Step(int(line), dict(zip(names[state[0]], state[1:])) if state else {})
+                 for line, state in zip(value["lines"], value["states"])]
+    for i, text in value["outputs"]:
+        steps[i].output = str(text)
+    return steps

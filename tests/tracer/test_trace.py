@@ -66,7 +66,7 @@ def test_stdout_exactly_as_printed_and_stdin():
 
 
 def test_a_lone_surrogate_in_the_output_still_gives_the_trace():
-    # not valid UTF-8: the child's fast encoder refuses it, the standard one replaces it
+    # not valid UTF-8: the child's result replaces it
     trace = trace_source("s = '\\udc80'\nprint('x' + s)\nn = 2 ** 70\n", limits=FAST)
     assert trace.status == "ok" and trace.stdout == "x?\n"
     assert trace.steps[-1].state == {"s": "'\\udc80'", "n": str(2 ** 70)}
