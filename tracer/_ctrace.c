@@ -44,6 +44,7 @@ typedef struct {
     PyObject *value_text, *line_binds, *abort, *limit_obj, *too_long;
     Py_ssize_t limit, max_steps;
     PyObject *last_code, *last_plan;  /* borrowed from plans: the code of the last call event */
+    PyObject *last_names, *last_index;  /* borrowed: the names of the last state made, their index */
     char failed;                      /* switched off after an error */
 } Tracer;
 
@@ -330,7 +331,7 @@ static int tracer_traverse(Tracer *t, visitproc visit, void *arg) {
 
 static int tracer_clear(Tracer *t) {
     OBJECT_FIELDS(CLEAR)
-    t->last_code = t->last_plan = NULL;
+    t->last_code = t->last_plan = t->last_names = t->last_index = NULL;
     return 0;
 }
 

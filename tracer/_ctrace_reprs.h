@@ -178,15 +178,15 @@ static PyObject *names_index(Tracer *t, PyObject *texts) {
 
 /* a state as recorded: (index of its names in t->names, their texts...) from a dict
  * name -> text (stolen; NULL passes through). `last`, the frame's last state or NULL, is
- * returned when alike, and its names, when the same objects in the same order, are not
- * looked up again. */
+ * returned when alike. Names the same objects in the same order as those of `last` (or, for
+ * a new frame, of the last state made: another call of the same function) are not looked up. */
 static PyObject *pack(Tracer *t, PyObject *texts, PyObject *last) {
     if (texts == NULL)
         return NULL;
     Py_ssize_t n = PyDict_GET_SIZE(texts), pos = 0, i = 0;
-    PyObject *keys = last == NULL ? NULL : PyList_GET_ITEM(t->names, PyLong_AsSsize_t(PyTuple_GET_ITEM(last, 0)));
+    PyObject *keys = last == NULL ? t->last_names : PyList_GET_ITEM(t->names, PyLong_AsSsize_t(PyTuple_GET_ITEM(last, 0)));
     PyObject *state = PyTuple_New(n + 1), *name, *text, *index = NULL;
-    int same = keys != NULL && PyTuple_GET_SIZE(keys) == n, alike = same;  /* same names; and texts */
+    int same = keys != NULL && PyTuple_GET_SIZE(keys) == n, alike = same && last != NULL;  /* and texts */
     if (state != NULL) {
         while (PyDict_Next(texts, &pos, &name, &text)) {
             same = same && PyTuple_GET_ITEM(keys, i) == name;
@@ -194,7 +194,7 @@ static PyObject *pack(Tracer *t, PyObject *texts, PyObject *last) {
             alike = alike && same && (text == PyTuple_GET_ITEM(last, i) ||
                                       PyUnicode_Compare(text, PyTuple_GET_ITEM(last, i)) == 0);  /* both str */
         }
-        index = same ? PyTuple_GET_ITEM(last, 0) : names_index(t, texts);
+        index = !same ? names_index(t, texts) : last == NULL ? t->last_index : PyTuple_GET_ITEM(last, 0);
     }
     Py_DECREF(texts);
     if (index == NULL || alike) {  /* alike: the steps share one state */
@@ -203,5 +203,7 @@ static PyObject *pack(Tracer *t, PyObject *texts, PyObject *last) {
     }
     PyTuple_SET_ITEM(state, 0, Py_NewRef(index));
     PyObject_GC_UnTrack(state);  /* texts and an int: no cycles; the collector need not look */
+    t->last_index = index;  /* held by t->name_index, as its names are by t->names */
+    t->last_names = PyList_GET_ITEM(t->names, PyLong_AsSsize_t(index));
     return state;
 }
