@@ -1,10 +1,11 @@
 """Warm search latency through HTTP (`codelm serve`) against the cold `codelm search` command.
 
-Indexes a copy of some standard-library packages, starts `codelm serve` on a loopback port,
-then times a bounded number of GET /search requests with 1 and with 8 concurrent clients
-(p50/p99, errors), and the whole `codelm search` command (model load included) a few times.
+Indexes a copy of some standard-library packages, starts `codelm serve` on a loopback port
+(once per `--workers` value: search threads, default 1 and 2), times a bounded number of GET
+/search requests with 1 and with 8 concurrent clients (p50/p99, errors), then the whole
+`codelm search` command (model load included) a few times.
 
-    python benchmarks/serve_latency.py [--small] [--units N]     # prints one JSON object
+    python benchmarks/serve_latency.py [--small] [--units N] [--workers 1,2]   # prints one JSON object
 
 `--units N` grows the real index to N units without embedding them all (2 CPU cores would take
 hours): the real units are copied under `copyK/` paths, each copy's vector the real one plus
@@ -97,10 +98,33 @@ def grow_index(index_dir: Path, units: int, sigma: float = 0.02, seed: int = 0) 
     return added
 
 
+def measure_server(index: Path, workers: int, env: dict, small: bool) -> dict:
+    """Start `codelm serve --workers N` on a free loopback port; 1 and 8 concurrent clients."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "codelm", "serve", "--index", str(index), "--port", str(port),
+                               "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while not timed_get(f"{base}/search?q=warm")[1]:
+            if server.poll() is not None:
+                raise SystemExit("codelm serve exited")
+            time.sleep(0.2)
+        n = 40 if small else 200
+        load(base, 1, 10)  # warm-up
+        return {"http_1_client": load(base, 1, n), "http_8_clients": load(base, 8, n)}
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="a small index and fewer requests")
     parser.add_argument("--units", type=int, help="grow the index to this many units with perturbed copies")
+    parser.add_argument("--workers", type=lambda v: [int(w) for w in v.split(",")], default=[1, 2],
+                        help="search threads of the server, comma-separated: each is measured (default 1,2)")
     args = parser.parse_args()
     from indexers.index import build_index
 
@@ -115,23 +139,7 @@ def main() -> None:
         start = time.perf_counter()
         synthetic = grow_index(Path(tmp) / "index", args.units) if args.units else 0
         grow_s = time.perf_counter() - start
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = subprocess.Popen([sys.executable, "-m", "codelm", "serve", "--index", str(Path(tmp) / "index"),
-                                   "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            while not timed_get(f"{base}/search?q=warm")[1]:
-                if server.poll() is not None:
-                    raise SystemExit("codelm serve exited")
-                time.sleep(0.2)
-            n = 40 if args.small else 200
-            load(base, 1, 10)  # warm-up
-            one, eight = load(base, 1, n), load(base, 8, n)
-        finally:
-            server.terminate()
-            server.wait()
+        served = {w: measure_server(Path(tmp) / "index", w, env, args.small) for w in args.workers}
         cold = []
         for query in QUERIES[:2 if args.small else 3]:
             start = time.perf_counter()
@@ -143,9 +151,9 @@ def main() -> None:
              "synthetic_how": "copies of the real units under copyK/ paths, vectors + N(0, 0.02) noise, renormalised; "
                               "FAISS and BM25 rebuilt over all units"} if synthetic else {}
     print(json.dumps({"units": report.units + synthetic, "real_units": report.units, **grown,
-                      "files": report.files, "http_1_client": one, "http_8_clients": eight,
+                      "files": report.files, "workers": {str(w): r for w, r in served.items()},
                       "cold_cli_median_ms": round(cold_ms, 1),
-                      "cold_over_warm_p50": round(cold_ms / one["p50_ms"], 1),
+                      "cold_over_warm_p50": round(cold_ms / served[args.workers[0]]["http_1_client"]["p50_ms"], 1),
                       "note": "timings on shared, loaded CPU cores are noisy"}))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,9 +22,6 @@ class Searcher:
     """An index loaded once (model, FAISS, BM25, SQLite); `search` answers queries."""
 
     def __init__(self, index_dir: str | Path, model: str | None = None) -> None:
-        import faiss
-
-        from indexers.bm25 import BM25
         from indexers.embed import load_encoder
 
         self.index_dir = Path(index_dir)
@@ -36,8 +34,7 @@ class Searcher:
                               f"not {model!r}: search without --model, or re-index with --rebuild")
         folder = self.index_dir / f"gen-{self.meta['generation']}"
         try:
-            self.faiss = faiss.read_index(str(folder / "vectors.faiss"))
-            self.bm25 = BM25.load(folder / "bm25")
+            self.faiss, self.bm25 = _generation(folder)
         except Exception as err:  # noqa: BLE001 - any unreadable file means a broken index
             raise store.no_index(self.index_dir, f"cannot read {folder.name}: {err}") from err
         self.encoder = load_encoder(self.meta["model"])
@@ -114,6 +111,29 @@ class Searcher:
         row = self.db.execute(f"SELECT {', '.join(store.UNIT_FIELDS)}, root FROM units WHERE id = ?",
                               (unit_id,)).fetchone()
         return None if row is None else {"id": unit_id, "root": row[-1], **store.unit_from_row(row).__dict__}
+
+
+_GENERATIONS: dict[Path, tuple] = {}  # generation folder -> (its vectors file's stat, FAISS, BM25)
+_LOADING = threading.Lock()
+
+
+def _generation(folder: Path) -> tuple:
+    """(FAISS index, BM25) of a generation folder, read once per process: Searchers on several
+    threads share them (both answer concurrent searches). A folder written anew (an index
+    rebuilt from scratch reuses generation numbers) is read again."""
+    import faiss
+
+    from indexers.bm25 import BM25
+
+    folder = folder.resolve()
+    stat = (folder / "vectors.faiss").stat()
+    with _LOADING:
+        for gone in [f for f in _GENERATIONS if not f.exists()]:
+            del _GENERATIONS[gone]
+        stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if _GENERATIONS.get(folder, (None,))[0] != stamp:
+            _GENERATIONS[folder] = (stamp, faiss.read_index(str(folder / "vectors.faiss")), BM25.load(folder / "bm25"))
+        return _GENERATIONS[folder][1:]
 
 
 @contextmanager

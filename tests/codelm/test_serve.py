@@ -235,6 +235,27 @@ def test_web_page_in_headless_chromium(server):
     assert shot.stat().st_size > 1000
 
 
+def test_two_search_workers_answer_alike_and_share_the_model_and_index(index_dir):
+    import threading
+
+    from codelm.serve import SearchPool
+
+    pool = SearchPool(index_dir, workers=2)
+    queries = ["fibonacci", "read the config file", "transpose", "start a server"] * 3
+    serial = [pool.search(q, 3) for q in queries]
+    with ThreadPoolExecutor(4) as clients:
+        assert list(clients.map(lambda q: pool.search(q, 3), queries)) == serial
+    barrier = threading.Barrier(2, timeout=30)  # both workers busy at once: one probe each
+
+    def probe(searcher):
+        barrier.wait()
+        return threading.get_ident(), searcher
+    (one, a), (two, b) = [f.result() for f in [pool.submit(probe), pool.submit(probe)]]
+    assert one != two and a.db is not b.db  # an SQLite connection per thread
+    assert a.faiss is b.faiss and a.bm25 is b.bm25 and a.encoder is b.encoder
+    pool.executor.shutdown()
+
+
 def test_search_sees_a_reindex_without_restart(client, index_dir):
     """Last in this module: it changes the shared repository."""
     before = client.get("/stats").json()["generation"]
