@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -27,7 +26,6 @@ from codelm.errors import CodelmError
 
 MAX_QUERY_BYTES = 10_000  # a longer query answers 413
 MAX_K = 100  # k above this answers 400 (never clamped silently)
-WORKERS = min(4, os.cpu_count() or 1)  # search threads: one per core, up to 4
 WEB_DIR = Path(__file__).parent / "web"
 
 
@@ -146,7 +144,7 @@ class SearchPool:
         return self.submit(lambda s: s.search(query, k, language, path_glob)).result()
 
 
-def create_app(index_dir: str | Path, workers: int = WORKERS) -> Starlette:
+def create_app(index_dir: str | Path, workers: int = 2) -> Starlette:
     """The ASGI app serving the index at `index_dir` on `workers` search threads; the index and
     model load once, here."""
     pool = SearchPool(index_dir, workers)
@@ -207,7 +205,7 @@ def create_app(index_dir: str | Path, workers: int = WORKERS) -> Starlette:
     return app
 
 
-def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, workers: int = WORKERS) -> None:
+def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, workers: int = 2) -> None:
     """Serve the index with uvicorn until interrupted."""
     import uvicorn
 
