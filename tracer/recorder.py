@@ -17,9 +17,11 @@ Speed: the global trace function gives a local one only to frames of the traced 
 frames get no line events), a closure of its own per frame that keeps its open step. In a
 function whose locals only its own code can rebind (no cells; `line_binds`), while every value
 is of a type whose repr cannot change in place (`reprs.STABLE`) and no exception passed, a line
-that binds no local keeps the last state (the same dict, `f_locals` not even read) and one that
-does looks at its own names only. Module and class bodies are looked at name by name, through
-the shared cache of `reprs.value_text`. The trace is the same as with a full look every step.
+that binds no local keeps the last state (the same object, the locals not even read) and one
+that does looks at its own names only. Module and class bodies are looked at name by name,
+through the shared cache of `reprs.value_text`. The trace is the same as with a full look every
+step. The C function keeps a state as a tuple (index of its names in `Recorder.names`, texts),
+copied only when a text changes, and reads such functions' locals straight from the frame.
 
 Programs that call `sys.settrace` get no effect (the tracer stays); signal handlers run and
 are traced like any other function of the file. What a program writes straight to file
