@@ -13,16 +13,17 @@ of numbers whose shown items did not change. The text is a function of the value
 
 from __future__ import annotations
 
-import re
 import types
-from typing import Any
+
+TYPE_CHECKING = False  # the child imports this module: `typing` costs it ~20 ms at start
+if TYPE_CHECKING:
+    from typing import Any
 
 # objects whose repr (or whose being skipped) cannot change while the object stays the same
 STABLE = frozenset({int, float, complex, bool, str, bytes, type(None), types.ModuleType,
                     types.FunctionType, types.BuiltinFunctionType, types.MethodType, type})
 ATOMS = frozenset({int, float, bool, type(None)})  # repr'd in C, short, never an address
 _SKIP = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 _BRACKETS = {list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}"), frozenset: ("frozenset({", "})"),
              dict: ("{", "}")}
 
@@ -47,7 +48,9 @@ def short_repr(value: Any, limit: int, depth: int = 0) -> str:
     except BaseException as err:  # noqa: BLE001 - a broken __repr__ must not stop the trace
         text = f"<{kind.__name__} object; repr failed: {type(err).__name__}>"
     if " at 0x" in text:  # default reprs: drop the address so traces are reproducible
-        text = _ADDRESS.sub(">", text)
+        import re  # here: most children never need it, and it costs ~12 ms to import
+
+        text = re.sub(r" at 0x[0-9a-fA-F]+>", ">", text)
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import marshal
 import math
 import os
 import selectors
@@ -79,17 +80,18 @@ class SandboxResult:
 
 def run_in_sandbox(entry: str, payload: Any = None, limits: Limits | None = None,
                    stdin: str = "") -> SandboxResult:
-    """Call `entry` ("module:function") with `payload` in a sandboxed child; never raises on
-    anything the child does. The function must return something `json.dumps` accepts."""
+    """Call `entry` ("module:function") with `payload` (plain data: dicts, lists, strings,
+    numbers) in a sandboxed child; never raises on anything the child does. The function must
+    return something `json.dumps` accepts (anything else is sent as its repr)."""
     limits = limits or Limits()
     control = tempfile.mkdtemp(prefix="codelm-sandbox-")
     try:
         workdir = os.path.join(control, "work")
         os.mkdir(workdir)
-        request = os.path.join(control, "request.json")
-        with open(request, "w", encoding="utf-8") as f:
-            json.dump({"entry": entry, "payload": payload, "workdir": workdir,
-                       "limits": limits.child_limits()}, f)
+        request = os.path.join(control, "request.marshal")
+        with open(request, "wb") as f:  # marshal: the child reads it without importing json
+            marshal.dump({"entry": entry, "payload": payload, "workdir": workdir,
+                          "limits": limits.child_limits()}, f)
         stdin_path = os.path.join(control, "stdin")
         Path(stdin_path).write_text(stdin, encoding="utf-8")
         return _run_child(request, stdin_path, workdir, limits)

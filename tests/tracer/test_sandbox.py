@@ -20,6 +20,7 @@ def call(source: str, *args, limits: Limits = FAST, stdin: str = ""):
 def test_returns_the_value_and_its_repr():
     result = call("def f(x, y):\n    return {'sum': x + y}", 2, 3)
     assert result.status == "ok" and result.value == {"value": {"sum": 5}, "repr": "{'sum': 5}"}
+    assert call("def f():\n    return {1, 2}").value == {"value": None, "repr": "{1, 2}"}  # not JSON
 
 
 def test_exception_is_reported_as_one_line():
@@ -130,3 +131,23 @@ def test_links_special_files_and_dir_fd_tricks_are_blocked(tmp_path):
     touched = call("import os, pathlib\ndef f():\n    pathlib.Path('t').touch()\n"
                    "    fd = os.open('u', os.O_WRONLY | os.O_CREAT)\n    os.close(fd)\n    return sorted(os.listdir())")
     assert touched.value["value"] == ["t", "u"]
+
+
+def test_the_child_starts_without_json_typing_re_or_enum():
+    # each costs every traced program 10-20 ms of start-up (the child reads marshal, writes JSON
+    # with json's own C encoder, and imports `re` only to drop an address from a repr)
+    from tracer.trace import trace_source
+
+    trace = trace_source("import sys\nloaded = sorted({'json', 'typing', 're', 'enum'} & set(sys.modules))\n")
+    assert trace.status == "ok" and trace.steps[-1].state == {"loaded": "[]"}
+
+
+def test_the_child_writes_json_as_json_dumps_does():
+    import json
+
+    from tracer.sandbox_child import to_json
+
+    value = {"s": "é\n\"q\" \\ \t\x00", "n": [1, -2.5, float("nan"), True, None, (3, "x")], "big": 10 ** 30,
+             "o": {1, 2}, "nested": {"k": [[], {}]}}
+    assert to_json(value) == json.dumps(value, ensure_ascii=False, default=repr)
+    assert json.loads(to_json(value))["o"] == repr({1, 2})
