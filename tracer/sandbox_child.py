@@ -18,10 +18,18 @@ import marshal
 import os
 import resource
 import sys
-from _signal import SIG_IGN, SIGUSR1, SIGXFSZ, signal  # `signal` without its enums (~10 ms)
+# every child imports this module first: what it imports, each traced program pays at start.
+# `signal` without its enums (~10 ms), json's own C encoder without the `json` package (its
+# regular expressions, ~15 ms), no `typing` at run time (~20 ms)
+from _signal import SIG_IGN, SIGUSR1, SIGXFSZ, signal
 
-TYPE_CHECKING = False  # every child imports this module: no `typing` (~20 ms) or `json` (~15 ms:
-if TYPE_CHECKING:      # its regular expressions) at run time, and `_signal` for `signal` above
+try:
+    from _json import encode_basestring, make_encoder
+except ImportError:  # pragma: no cover - an interpreter without the accelerator
+    make_encoder = None
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
     from typing import Any, Callable
 
 _RESULT_FD = -1
@@ -63,11 +71,8 @@ def send(result: dict[str, Any]) -> None:
 
 
 def to_json(value: Any, default: Callable[[Any], Any] = repr) -> str:
-    """`json.dumps(value, ensure_ascii=False, default=default)` by the same C encoder (`_json`),
-    without importing the `json` package, whose regular expressions cost each child ~15 ms."""
-    try:
-        from _json import encode_basestring, make_encoder
-    except ImportError:  # pragma: no cover - an interpreter without the accelerator
+    """`json.dumps(value, ensure_ascii=False, default=default)`, by the same C encoder."""
+    if make_encoder is None:  # pragma: no cover
         import json
 
         return json.dumps(value, ensure_ascii=False, default=default)
