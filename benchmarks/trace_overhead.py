@@ -33,8 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracer.sandbox import Limits, run_in_sandbox  # noqa: E402
-from tracer.schema import Trace  # noqa: E402
-from tracer.trace import read_steps  # noqa: E402
+from tracer.trace import read_trace  # noqa: E402
 
 FILENAME = "/bench/prog.py"
 PROGRAMS = {  # name: (category, source template, (n for --small, n))
@@ -86,8 +85,7 @@ def child_run(source: str, traced: bool, engine: str) -> tuple[float, float, int
     result = run_in_sandbox(ENTRY, _payload(source, traced, engine), BIG_LIMITS)
     value = result.value
     assert result.status == "ok" and value["status"] == "ok", result
-    Trace(FILENAME, value["status"], value["stdout"], value["error"],
-          read_steps(value), value["truncated"])
+    read_trace(FILENAME, value)
     return value["seconds"], time.perf_counter() - start, len(value["lines"])
 
 

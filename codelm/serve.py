@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -124,7 +125,8 @@ class LiveIndex:
 class SearchPool:
     """Searches on `workers` threads, each with a LiveIndex of its own (opened on its first call)."""
 
-    def __init__(self, index_dir: str | Path, workers: int) -> None:
+    def __init__(self, index_dir: str | Path, workers: int | None = None) -> None:
+        workers = workers or min(4, os.cpu_count() or 1)  # default: one per core, up to 4
         self.index_dir = index_dir
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="codelm-search")
         self.local = threading.local()
@@ -144,7 +146,7 @@ class SearchPool:
         return self.submit(lambda s: s.search(query, k, language, path_glob)).result()
 
 
-def create_app(index_dir: str | Path, workers: int = 2) -> Starlette:
+def create_app(index_dir: str | Path, workers: int | None = None) -> Starlette:
     """The ASGI app serving the index at `index_dir` on `workers` search threads; the index and
     model load once, here."""
     pool = SearchPool(index_dir, workers)
@@ -205,7 +207,7 @@ def create_app(index_dir: str | Path, workers: int = 2) -> Starlette:
     return app
 
 
-def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, workers: int = 2) -> None:
+def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, workers: int | None = None) -> None:
     """Serve the index with uvicorn until interrupted."""
     import uvicorn
 

@@ -47,13 +47,18 @@ def trace_source(source: str, path: str = "prog.py", stdin: str = "", limits: Li
     value = run.value
     if isinstance(value, dict) and "status" in value:
         try:
-            return Trace(path, str(value["status"]), str(value.get("stdout", "")), value.get("error"),
-                         read_steps(value), bool(value.get("truncated")))
+            return read_trace(path, value)
         except (TypeError, ValueError, KeyError, AttributeError, IndexError):  # forged by the program itself
             return Trace(path, "exception", error="the program corrupted the tracer's result")
     if run.result_overflow:
         return Trace(path, "too_long", error=run.error, truncated=True)
     return Trace(path, run.status, error=run.error)
+
+
+def read_trace(path: str, value: dict) -> Trace:
+    """The Trace of a traced run's result (`tracer.recorder.Recorder.result`)."""
+    return Trace(path, str(value["status"]), str(value.get("stdout", "")), value.get("error"),
+                 read_steps(value), bool(value.get("truncated")))
 
 
 def read_steps(value: dict) -> list[Step]:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from codelm.errors import UsageError
-
-WORKERS = min(4, os.cpu_count() or 1)  # search threads of `codelm serve`: one per core, up to 4
 
 
 def register(commands) -> None:
@@ -19,8 +16,8 @@ def register(commands) -> None:
     p.add_argument("--index", default=".codelm", help="index directory")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port)")
-    p.add_argument("--workers", type=int, default=WORKERS, help="search threads, each answering one query at a time "
-                   "(one per core, up to 4)")
+    p.add_argument("--workers", type=int, help="search threads, each answering one query at a time "
+                   "(when not given: one per core, up to 4)")
     p = commands.add("mcp", "serve an index to coding agents over MCP (stdio)", "codelm mcp --index .codelm",
                      run_mcp, description="A Model Context Protocol server on stdin/stdout with the tools "
                      "search_code, show_unit, index_status, reindex and trace_program.")
@@ -32,7 +29,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
-    if not 1 <= args.workers <= 64:
+    if args.workers is not None and not 1 <= args.workers <= 64:
         raise UsageError(f"--workers must be from 1 to 64, got {args.workers}")
     serve(args.index, args.host, args.port, args.workers)
     return 0
