@@ -8,6 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# property tests draw the same examples on every run: a statistical bound that a rare draw
+# breaks (1 run in ~100 of the masking-proportion test did) must not make CI flaky
+settings.register_profile("codelm", derandomize=True)
+settings.load_profile("codelm")
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
