@@ -30,10 +30,11 @@
 typedef struct {
     PyObject_HEAD
     Py_ssize_t step;   /* the open step (index into lines), -1: none */
-    PyObject *line;    /* its line (int) */
+    int line;          /* its line */
+    int first;         /* the code's first line */
     PyObject *state;   /* the state at the frame's last step, or NULL */
-    PyObject *plan;    /* function frames: line -> (names it binds, their fast-local indices);
-                        * NULL: module or class body, or cells */
+    PyObject *plan;    /* function frames: (first, then per line from `first` on None or (names it
+                        * binds, their fast-local indices)); NULL: module or class body, or cells */
     int unstable;      /* a value of the state may change in place */
     int dirty;         /* an exception passed since the state was taken whole */
 } FrameRec;
@@ -52,7 +53,6 @@ static PyObject *S_AT, *S_ELLIPSIS;
 
 
 static void rec_dealloc(FrameRec *r) {
-    Py_XDECREF(r->line);
     Py_XDECREF(r->state);
     Py_XDECREF(r->plan);
     Py_TYPE(r)->tp_free((PyObject *)r);
@@ -76,7 +76,7 @@ static PyTypeObject FrameRecType = {
     .tp_doc = "A traced frame's open step and last state.",
 };
 
-#include "_ctrace_reprs.h"  /* what a value shows: hidden, text_of, full_state, fast_state */
+#include "_ctrace_reprs.h"  /* what a value shows: hidden, text_of, dict_state, fast_state */
 
 /* where `name` is in the names tuple `keys`: -1 not there, -2 error */
 static Py_ssize_t position(PyObject *keys, PyObject *name) {
@@ -109,12 +109,10 @@ static PyObject *copy_state(PyObject *state) {
  * Returns the new state (new reference), or NULL. */
 static PyObject *function_state(Tracer *t, FrameRec *r, PyFrameObject *frame) {
     if (!r->unstable && !r->dirty && r->state != NULL) {
-        PyObject *binds = PyDict_GetItemWithError(r->plan, r->line);
-        if (binds == NULL) {
-            if (PyErr_Occurred())
-                return NULL;
+        Py_ssize_t at = r->line - r->first + 1;
+        PyObject *binds = at >= 1 && at < PyTuple_GET_SIZE(r->plan) ? PyTuple_GET_ITEM(r->plan, at) : Py_None;
+        if (binds == Py_None)  /* binds nothing */
             return Py_NewRef(r->state);
-        }
         PyObject *names = PyTuple_GET_ITEM(binds, 0), *slots = PyTuple_GET_ITEM(binds, 1);
         PyObject *keys = PyList_GET_ITEM(t->names, PyLong_AsSsize_t(PyTuple_GET_ITEM(r->state, 0)));
         PyObject **fast = frame->f_frame->localsplus;  /* no cells in a planned frame: plain values */
@@ -169,16 +167,29 @@ static PyObject *function_state(Tracer *t, FrameRec *r, PyFrameObject *frame) {
     }
 whole:;
     r->dirty = 0;
-    return pack(t, fast_state(t, frame, &r->unstable), r->state);
+    return fast_state(t, frame, r->state, &r->unstable);
 }
 
-/* line -> (names, fast-local slots) from `line_binds`' line -> names (None stays None) */
+/* `line_binds`' line -> names (None stays None) as a plan: a tuple (first line, then per line
+ * from it on None or (names, their fast-local slots)) */
 static PyObject *with_slots(PyCodeObject *code, PyObject *binds) {
     if (binds == NULL || binds == Py_None)
         return binds;
-    PyObject *varnames = PyCode_GetVarnames(code), *plan = PyDict_New(), *line, *names;
+    PyObject *varnames = PyCode_GetVarnames(code), *plan = NULL, *line, *names;
     Py_ssize_t pos = 0;
-    int ok = varnames != NULL && plan != NULL && PyDict_Check(binds);
+    long first = code->co_firstlineno, last = first;
+    int ok = varnames != NULL && PyDict_Check(binds);
+    while (ok && PyDict_Next(binds, &pos, &line, &names)) {
+        long at = PyLong_AsLong(line);
+        ok = !(at == -1 && PyErr_Occurred());
+        first = at < first ? at : first;
+        last = at > last ? at : last;
+    }
+    ok = ok && (plan = PyTuple_New(last - first + 2)) != NULL;
+    for (Py_ssize_t i = 0; ok && i < PyTuple_GET_SIZE(plan); i++)
+        PyTuple_SET_ITEM(plan, i, i == 0 ? PyLong_FromLong(first) : Py_NewRef(Py_None));
+    ok = ok && PyTuple_GET_ITEM(plan, 0) != NULL;
+    pos = 0;
     while (ok && PyDict_Next(binds, &pos, &line, &names)) {
         PyObject *slots = PyTuple_New(PyTuple_GET_SIZE(names)), *entry = NULL;
         for (Py_ssize_t i = 0; slots != NULL && i < PyTuple_GET_SIZE(names); i++) {
@@ -190,9 +201,11 @@ static PyObject *with_slots(PyCodeObject *code, PyObject *binds) {
                 PyTuple_SET_ITEM(slots, i, index);
         }
         entry = slots == NULL ? NULL : PyTuple_Pack(2, names, slots);
-        ok = entry != NULL && PyDict_SetItem(plan, line, entry) == 0;
+        if ((ok = entry != NULL))
+            Py_SETREF(((PyTupleObject *)plan)->ob_item[PyLong_AsLong(line) - first + 1], entry);
+        else
+            Py_XDECREF(entry);
         Py_XDECREF(slots);
-        Py_XDECREF(entry);
     }
     Py_XDECREF(varnames);
     Py_DECREF(binds);
@@ -235,7 +248,10 @@ static int on_call(Tracer *t, PyFrameObject *frame) {
     if (r == NULL)
         return -1;
     r->step = -1;
-    r->line = r->state = NULL;
+    r->line = r->first = 0;
+    if (plan != Py_None)
+        r->first = PyLong_AsLong(PyTuple_GET_ITEM(plan, 0));
+    r->state = NULL;
     r->plan = plan == Py_None ? NULL : Py_NewRef(plan);
     r->unstable = r->dirty = 0;
     Py_XSETREF(frame->f_trace, (PyObject *)r);  /* the frame owns its record */
@@ -252,7 +268,7 @@ static int close_step(Tracer *t, FrameRec *r, PyFrameObject *frame) {
         int unstable;
         if (local_vars == NULL)
             return -1;
-        state = pack(t, full_state(t, local_vars, &unstable), r->state);
+        state = dict_state(t, local_vars, r->state, &unstable);
         Py_DECREF(local_vars);
     } else {
         state = function_state(t, r, frame);
@@ -295,14 +311,15 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
             Py_XDECREF(done);
             err = done == NULL ? -1 : 0;
         }
-        PyObject *line = err ? NULL : PyLong_FromLong(PyFrame_GetLineNumber(frame));
+        int lineno = PyFrame_GetLineNumber(frame);
+        PyObject *line = err ? NULL : PyLong_FromLong(lineno);
         if (line == NULL || PyList_Append(t->lines, line) < 0 || PyList_Append(t->states, Py_None) < 0) {
-            Py_XDECREF(line);
             err = -1;
         } else {
             r->step = PyList_GET_SIZE(t->lines) - 1;
-            Py_XSETREF(r->line, line);
+            r->line = lineno;
         }
+        Py_XDECREF(line);
     } else if (err == 0 && what == PyTrace_RETURN) {
         Py_CLEAR(frame->f_trace);
     }

@@ -1,7 +1,8 @@
 /* What a value shows and how a state is kept.
  *
  * A value shows by the rules of tracer.reprs: ints, floats, bools, None and plain strings
- * here, every other value through `reprs.value_text` (same text, same shared cache dict).
+ * here, every other value through `reprs.value_text` (same text, same shared cache dict;
+ * strings skip the cache: the repr of their head is cheaper than remembering it).
  * Part of tracer/_ctrace.c (included there after its types), not a header of its own.
  * A state is recorded as a tuple (index of its names in the tracer's `names`, texts...). */
 
@@ -71,7 +72,7 @@ static PyObject *atom_text(Tracer *t, PyObject *name, PyObject *value) {
     return cut(t, text);
 }
 
-/* a plain string: repr of its head, remembered in the cache as value_text does */
+/* a plain string: repr of its head (at most `limit` characters: cheap, so not cached) */
 static PyObject *str_text(Tracer *t, PyObject *name, PyObject *value) {
     PyObject *head = PyUnicode_GET_LENGTH(value) > t->limit ? PyUnicode_Substring(value, 0, t->limit) : Py_NewRef(value);
     if (head == NULL)
@@ -85,23 +86,15 @@ static PyObject *str_text(Tracer *t, PyObject *name, PyObject *value) {
         Py_DECREF(text);
         return at == -2 ? NULL : call_value_text(t, name, value);
     }
-    text = cut(t, text);
-    if (text == NULL)
-        return NULL;
-    PyObject *entry = PyTuple_Pack(2, value, text);
-    if (entry == NULL || PyDict_SetItem(t->cache, name, entry) < 0) {
-        Py_XDECREF(entry);
-        Py_DECREF(text);
-        return NULL;
-    }
-    Py_DECREF(entry);
-    return text;
+    return cut(t, text);
 }
 
 /* the text of local `name` holding `value` (None: not state); new reference */
 static PyObject *text_of(Tracer *t, PyObject *name, PyObject *value) {
     if (is_atom(value))
         return atom_text(t, name, value);
+    if (Py_TYPE(value) == &PyUnicode_Type)
+        return str_text(t, name, value);
     PyObject *hit = PyDict_GetItemWithError(t->cache, name);
     if (hit == NULL && PyErr_Occurred())
         return NULL;
@@ -112,98 +105,135 @@ static PyObject *text_of(Tracer *t, PyObject *name, PyObject *value) {
         if (stable)
             return Py_NewRef(PyTuple_GET_ITEM(hit, 1));
     }
-    if (Py_TYPE(value) == &PyUnicode_Type)
-        return str_text(t, name, value);
     return call_value_text(t, name, value);
 }
 
-/* name's text into state unless hidden or not state; *unstable |= the value may change in place */
-static int add_text(Tracer *t, PyObject *state, PyObject *name, PyObject *value, int *unstable) {
-    if (hidden(name))
-        return 0;
-    Py_INCREF(name);
-    Py_INCREF(value);  /* a repr may run code */
-    int stable = is_stable(t, value);
-    PyObject *text = stable < 0 ? NULL : text_of(t, name, value);
-    int failed = text == NULL || (text != Py_None && PyDict_SetItem(state, name, text) < 0);
-    *unstable |= !stable;
-    Py_XDECREF(text);
-    Py_DECREF(name);
-    Py_DECREF(value);
-    return failed ? -1 : 0;
+/* A frame's kept locals (names not hidden, values bound), new references taken before any repr
+ * runs: a repr may run code that changes the frame's dict. */
+#define FEW 32
+typedef struct {
+    Py_ssize_t n;
+    PyObject **names, **values;
+    PyObject *few[2 * FEW];
+} Locals;
+
+static int locals_init(Locals *l, Py_ssize_t most) {
+    l->n = 0;
+    l->names = most <= FEW ? l->few : PyMem_Malloc(2 * most * sizeof(PyObject *));
+    if (l->names == NULL)
+        return PyErr_NoMemory(), -1;
+    l->values = l->names + (most <= FEW ? FEW : most);
+    return 0;
 }
 
-/* every kept local's text (a dict); *unstable: one of the values may change in place */
-static PyObject *full_state(Tracer *t, PyObject *local_vars, int *unstable) {
-    PyObject *state = PyDict_New(), *name, *value;
-    Py_ssize_t pos = 0;
-    *unstable = 0;
-    while (state != NULL && PyDict_Next(local_vars, &pos, &name, &value))
-        if (add_text(t, state, name, value, unstable) < 0)
-            Py_CLEAR(state);
-    return state;
+static void locals_add(Locals *l, PyObject *name, PyObject *value) {
+    if (value != NULL && !hidden(name)) {
+        l->names[l->n] = Py_NewRef(name);
+        l->values[l->n++] = Py_NewRef(value);
+    }
 }
 
-/* the same for a function frame without cells, read from its fast locals (no f_locals dict to
- * build): its bound locals in the function's variable order */
-static PyObject *fast_state(Tracer *t, PyFrameObject *frame, int *unstable) {
-    _PyInterpreterFrame *f = frame->f_frame;
-    PyObject *state = PyDict_New();
-    *unstable = 0;
-    for (int i = 0; state != NULL && i < f->f_code->co_nlocals; i++)
-        if (f->localsplus[i] != NULL &&
-            add_text(t, state, PyTuple_GET_ITEM(f->f_code->co_localsplusnames, i), f->localsplus[i], unstable) < 0)
-            Py_CLEAR(state);
-    return state;
+static void locals_free(Locals *l) {
+    for (Py_ssize_t i = 0; i < l->n; i++) {
+        Py_DECREF(l->names[i]);
+        Py_DECREF(l->values[i]);
+    }
+    if (l->names != l->few)
+        PyMem_Free(l->names);
 }
 
-/* the index in t->names of the names of a dict name -> text (borrowed), new names added */
-static PyObject *names_index(Tracer *t, PyObject *texts) {
-    PyObject *names = PyTuple_New(PyDict_GET_SIZE(texts)), *name, *text, *index = NULL;
-    Py_ssize_t pos = 0, i = 0;
-    if (names == NULL)
+/* the index in t->names of a names tuple made of names[0..n), new names added (borrowed) */
+static PyObject *names_index(Tracer *t, PyObject **names, Py_ssize_t n) {
+    PyObject *key = PyTuple_New(n), *index = NULL;
+    if (key == NULL)
         return NULL;
-    while (PyDict_Next(texts, &pos, &name, &text))
-        PyTuple_SET_ITEM(names, i++, Py_NewRef(name));
-    index = PyDict_GetItemWithError(t->name_index, names);
+    for (Py_ssize_t i = 0; i < n; i++)
+        PyTuple_SET_ITEM(key, i, Py_NewRef(names[i]));
+    index = PyDict_GetItemWithError(t->name_index, key);
     if (index == NULL && !PyErr_Occurred()) {  /* names not seen before: a new entry */
         PyObject *made = PyLong_FromSsize_t(PyList_GET_SIZE(t->names));
-        if (made != NULL && PyList_Append(t->names, names) == 0 && PyDict_SetItem(t->name_index, names, made) == 0)
+        if (made != NULL && PyList_Append(t->names, key) == 0 && PyDict_SetItem(t->name_index, key, made) == 0)
             index = made;  /* the dict holds it */
         Py_XDECREF(made);
     }
-    Py_DECREF(names);
+    Py_DECREF(key);
     return index;
 }
 
-/* a state as recorded: (index of its names in t->names, their texts...) from a dict
- * name -> text (stolen; NULL passes through). `last`, the frame's last state or NULL, is
- * returned when alike. Names the same objects in the same order as those of `last` (or, for
- * a new frame, of the last state made: another call of the same function) are not looked up. */
-static PyObject *pack(Tracer *t, PyObject *texts, PyObject *last) {
-    if (texts == NULL)
-        return NULL;
-    Py_ssize_t n = PyDict_GET_SIZE(texts), pos = 0, i = 0;
-    PyObject *keys = last == NULL ? t->last_names : PyList_GET_ITEM(t->names, PyLong_AsSsize_t(PyTuple_GET_ITEM(last, 0)));
-    PyObject *state = PyTuple_New(n + 1), *name, *text, *index = NULL;
-    int same = keys != NULL && PyTuple_GET_SIZE(keys) == n, alike = same && last != NULL;  /* and texts */
-    if (state != NULL) {
-        while (PyDict_Next(texts, &pos, &name, &text)) {
-            same = same && PyTuple_GET_ITEM(keys, i) == name;
-            PyTuple_SET_ITEM(state, ++i, Py_NewRef(text));
-            alike = alike && same && (text == PyTuple_GET_ITEM(last, i) ||
-                                      PyUnicode_Compare(text, PyTuple_GET_ITEM(last, i)) == 0);  /* both str */
+/* the state of locals `l` as recorded: (index of its names in t->names, their texts...), new
+ * reference. `last`, the frame's last state or NULL, is returned when alike. Names the same
+ * objects in the same order as those of `last` (or, for a new frame, of the last state made:
+ * another call of the same function) are not looked up. *unstable: a value may change in place. */
+static PyObject *state_of(Tracer *t, Locals *l, PyObject *last, int *unstable) {
+    PyObject *state = PyTuple_New(l->n + 1), *index = NULL;
+    Py_ssize_t n = 0;  /* texts kept: names[0..n), moved to the front */
+    *unstable = 0;
+    for (Py_ssize_t i = 0; state != NULL && i < l->n; i++) {
+        PyObject *name = l->names[i], *value = l->values[i];
+        int stable = is_stable(t, value);
+        PyObject *text = stable < 0 ? NULL : text_of(t, name, value);
+        *unstable |= !stable;
+        if (text == NULL) {
+            Py_CLEAR(state);
+        } else if (text == Py_None) {  /* not state */
+            Py_DECREF(text);
+        } else {
+            l->names[i] = l->names[n], l->values[i] = l->values[n];
+            l->names[n] = name, l->values[n] = value;
+            PyTuple_SET_ITEM(state, ++n, text);
         }
-        index = !same ? names_index(t, texts) : last == NULL ? t->last_index : PyTuple_GET_ITEM(last, 0);
     }
-    Py_DECREF(texts);
-    if (index == NULL || alike) {  /* alike: the steps share one state */
-        Py_XDECREF(state);
-        return index == NULL ? NULL : Py_NewRef(last);
+    if (state == NULL || (n < l->n && _PyTuple_Resize(&state, n + 1) < 0))
+        return NULL;
+    PyObject *keys = last == NULL ? t->last_names : PyList_GET_ITEM(t->names, PyLong_AsSsize_t(PyTuple_GET_ITEM(last, 0)));
+    int same = keys != NULL && PyTuple_GET_SIZE(keys) == n, alike = same && last != NULL;  /* and texts */
+    for (Py_ssize_t i = 0; i < n && same; i++)
+        same = PyTuple_GET_ITEM(keys, i) == l->names[i];
+    for (Py_ssize_t i = 1; i <= n && alike; i++) {
+        PyObject *text = PyTuple_GET_ITEM(state, i), *old = PyTuple_GET_ITEM(last, i);
+        alike = text == old || PyUnicode_Compare(text, old) == 0;  /* both str: no error */
+    }
+    if (alike) {  /* the steps share one state */
+        Py_DECREF(state);
+        return Py_NewRef(last);
+    }
+    index = !same ? names_index(t, l->names, n) : last == NULL ? t->last_index : PyTuple_GET_ITEM(last, 0);
+    if (index == NULL) {
+        Py_DECREF(state);
+        return NULL;
     }
     PyTuple_SET_ITEM(state, 0, Py_NewRef(index));
     PyObject_GC_UnTrack(state);  /* texts and an int: no cycles; the collector need not look */
     t->last_index = index;  /* held by t->name_index, as its names are by t->names */
     t->last_names = PyList_GET_ITEM(t->names, PyLong_AsSsize_t(index));
+    return state;
+}
+
+/* the state of a module or class body, or a frame with cells: every name of its locals dict */
+static PyObject *dict_state(Tracer *t, PyObject *local_vars, PyObject *last, int *unstable) {
+    Locals l;
+    PyObject *name, *value, *state = NULL;
+    Py_ssize_t pos = 0;
+    if (locals_init(&l, PyDict_GET_SIZE(local_vars)) < 0)
+        return NULL;
+    while (PyDict_Next(local_vars, &pos, &name, &value))  /* no code runs here: the dict stays as it is */
+        locals_add(&l, name, value);
+    state = state_of(t, &l, last, unstable);
+    locals_free(&l);
+    return state;
+}
+
+/* the same for a function frame without cells, from its fast locals (no f_locals dict to build):
+ * its bound locals in the function's variable order */
+static PyObject *fast_state(Tracer *t, PyFrameObject *frame, PyObject *last, int *unstable) {
+    _PyInterpreterFrame *f = frame->f_frame;
+    Locals l;
+    PyObject *state = NULL;
+    if (locals_init(&l, f->f_code->co_nlocals) < 0)
+        return NULL;
+    for (int i = 0; i < f->f_code->co_nlocals; i++)
+        locals_add(&l, PyTuple_GET_ITEM(f->f_code->co_localsplusnames, i), f->localsplus[i]);
+    state = state_of(t, &l, last, unstable);
+    locals_free(&l);
     return state;
 }

@@ -87,3 +87,13 @@ def test_the_c_trace_function_is_the_default():
     assert isinstance(active, recorder._ctrace.Tracer) and not active.failed
     with pytest.raises(ValueError, match="engine"):
         rec.start(lambda func: None, "fast")
+
+
+def test_a_repr_that_changes_the_frames_names_does_not_stop_the_c_trace_function():
+    source = ("class Grow:\n    def __repr__(self):\n        globals()['n%d' % len(globals())] = 1\n"
+              "        return 'Grow'\ng = Grow()\nh = [g]\nk = 2\n")
+    c, python = record(source, "c"), record(source, "python")
+    assert c["status"] == "ok" and [s.line for s in c["steps"]] == [1, 1, 2, 5, 6, 7]
+    assert c["steps"][-1].state["k"] == "2" and c["steps"][-1].state["h"] == "[Grow]"
+    # the names are taken before any repr runs; Python's own iteration over the dict fails
+    assert python["status"] == "exception" and "changed size" in python["error"]
