@@ -72,8 +72,17 @@ static PyObject *atom_text(Tracer *t, PyObject *name, PyObject *value) {
     return cut(t, text);
 }
 
+/* the texts of one-character strings (loops over text), made once each */
+static PyObject *CHAR_TEXTS[256];
+
 /* a plain string: repr of its head (at most `limit` characters: cheap, so not cached) */
 static PyObject *str_text(Tracer *t, PyObject *name, PyObject *value) {
+    if (PyUnicode_GET_LENGTH(value) == 1 && PyUnicode_READ_CHAR(value, 0) < 256) {
+        PyObject **slot = &CHAR_TEXTS[PyUnicode_READ_CHAR(value, 0)];
+        if (*slot == NULL && (*slot = PyUnicode_Type.tp_repr(value)) == NULL)
+            return NULL;
+        return Py_NewRef(*slot);
+    }
     PyObject *head = PyUnicode_GET_LENGTH(value) > t->limit ? PyUnicode_Substring(value, 0, t->limit) : Py_NewRef(value);
     if (head == NULL)
         return NULL;

@@ -36,6 +36,7 @@ PROGRAMS = [
     "def f(n):\n    t = ()\n    t = t + (n,)\n    b = bytes(t)\n    c = 3 + 4j\n    return b, c\nr = f(7)\n",
     "i = 0\nwhile True:\n    i += 1\n",  # too_long: the trace up to max_steps
     "x = input()\ny = x.upper()\nprint(y)\n",
+    "for ch in 'a\\'\"\\\\\u00e9\\n\u4e2d ':\n    last = ch\n",  # one-character strings (C: texts made once)
 ]
 
 
