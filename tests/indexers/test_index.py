@@ -99,3 +99,5 @@ def test_vectors_match_units(searcher):
     ids = [r["id"] for r in searcher.search("anything", k=4)]
     vectors = searcher._vectors(ids)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    stored = dict(searcher.db.execute(f"SELECT id, vector FROM units WHERE id IN ({','.join('?' * len(ids))})", ids))
+    assert np.array_equal(vectors, np.stack([np.frombuffer(stored[i], dtype=np.float32) for i in ids]))  # FAISS's copy
