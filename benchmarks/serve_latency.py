@@ -1,11 +1,12 @@
 """Warm search latency through HTTP (`codelm serve`) against the cold `codelm search` command.
 
 Indexes a copy of some standard-library packages, starts `codelm serve` on a loopback port
-(once per `--workers` value: search threads, default 1 and 2), times a bounded number of GET
+(once per `--workers` value, search threads of one process, default 1 and 2, and once per
+`--processes` value, default 2), times a bounded number of GET
 /search requests with 1 and with 8 concurrent clients (p50/p99, errors), then the whole
 `codelm search` command (model load included) a few times.
 
-    python benchmarks/serve_latency.py [--small] [--units N] [--workers 1,2]   # prints one JSON object
+    python benchmarks/serve_latency.py [--small] [--units N] [--workers 1,2] [--processes 2]   # prints JSON
 
 `--units N` grows the real index to N units without embedding them all (2 CPU cores would take
 hours): the real units are copied under `copyK/` paths, each copy's vector the real one plus
@@ -98,13 +99,13 @@ def grow_index(index_dir: Path, units: int, sigma: float = 0.02, seed: int = 0) 
     return added
 
 
-def measure_server(index: Path, workers: int, env: dict, small: bool) -> dict:
-    """Start `codelm serve --workers N` on a free loopback port; 1 and 8 concurrent clients."""
+def measure_server(index: Path, workers: int, processes: int, env: dict, small: bool) -> dict:
+    """Start `codelm serve --workers N --processes P` on a free loopback port; 1 and 8 concurrent clients."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "codelm", "serve", "--index", str(index), "--port", str(port),
-                               "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--workers", str(workers), "--processes", str(processes)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         while not timed_get(f"{base}/search?q=warm")[1]:
@@ -124,7 +125,9 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="a small index and fewer requests")
     parser.add_argument("--units", type=int, help="grow the index to this many units with perturbed copies")
     parser.add_argument("--workers", type=lambda v: [int(w) for w in v.split(",")], default=[1, 2],
-                        help="search threads of the server, comma-separated: each is measured (default 1,2)")
+                        help="search threads of a one-process server, comma-separated: each is measured (default 1,2)")
+    parser.add_argument("--processes", type=lambda v: [int(w) for w in v.split(",")], default=[2],
+                        help="server processes (one thread each), comma-separated: each is measured (default 2)")
     args = parser.parse_args()
     from indexers.index import build_index
 
@@ -139,7 +142,9 @@ def main() -> None:
         start = time.perf_counter()
         synthetic = grow_index(Path(tmp) / "index", args.units) if args.units else 0
         grow_s = time.perf_counter() - start
-        served = {w: measure_server(Path(tmp) / "index", w, env, args.small) for w in args.workers}
+        configs = [(w, 1) for w in args.workers] + [(1, p) for p in args.processes if p > 1]
+        served = {f"processes={p},workers={w}": measure_server(Path(tmp) / "index", w, p, env, args.small)
+                  for w, p in configs}
         cold = []
         for query in QUERIES[:2 if args.small else 3]:
             start = time.perf_counter()
@@ -151,9 +156,9 @@ def main() -> None:
              "synthetic_how": "copies of the real units under copyK/ paths, vectors + N(0, 0.02) noise, renormalised; "
                               "FAISS and BM25 rebuilt over all units"} if synthetic else {}
     print(json.dumps({"units": report.units + synthetic, "real_units": report.units, **grown,
-                      "files": report.files, "workers": {str(w): r for w, r in served.items()},
+                      "files": report.files, "servers": served,
                       "cold_cli_median_ms": round(cold_ms, 1),
-                      "cold_over_warm_p50": round(cold_ms / served[args.workers[0]]["http_1_client"]["p50_ms"], 1),
+                      "cold_over_warm_p50": round(cold_ms / next(iter(served.values()))["http_1_client"]["p50_ms"], 1),
                       "note": "timings on shared, loaded CPU cores are noisy"}))
 
 

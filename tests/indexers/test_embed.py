@@ -67,3 +67,16 @@ def test_default_encoder_is_the_shipped_code_search_delta():
     assert np.allclose(np.linalg.norm(c, axis=1), 1.0, atol=1e-5)
     assert ((q @ c.T).argmax(1) == np.arange(3)).all()  # each query finds its function
     assert not np.allclose(c, stock.encode(codes), atol=1e-3)  # the delta is applied
+
+
+def test_a_warm_encoder_gives_queries_the_same_vectors_bit_for_bit():
+    from indexers.embed import Encoder
+
+    encoder = Encoder()  # the default: int8
+    queries = ["parse an email address", "x", "def add(a, b):\n    return a + b", "é ü 中文 🙂", "word " * 400]
+    before, batch = [encoder.encode([q]) for q in queries], encoder.encode(queries)
+    encoder.warm()
+    assert encoder._one is not None  # traced: one text at a time runs TorchScript
+    for query, vector in zip(queries, before):  # lengths 3 to 256 tokens (truncated)
+        assert np.array_equal(encoder.encode([query]), vector)
+    assert np.array_equal(encoder.encode(queries), batch)  # batches (padded) run as before
