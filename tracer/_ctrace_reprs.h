@@ -49,18 +49,41 @@ static PyObject *cut(Tracer *t, PyObject *text) {
 #define SMALL_HIGH 4096
 static PyObject *SMALL_TEXTS[SMALL_HIGH - SMALL_LOW];
 
+/* the texts of other ints that fit a C long, recently shown: a direct-mapped table by value. A
+ * name re-shown unchanged (module and class bodies show every name every step) or a value seen
+ * again reuses its text: no repr, no new string to keep. Only uncut texts (true for any limit). */
+#define RECENT 1024
+static struct {
+    long value;
+    PyObject *text;
+} RECENT_TEXTS[RECENT];
+
+static PyObject *long_text(Tracer *t, PyObject *value, long v) {
+    if (v >= SMALL_LOW && v < SMALL_HIGH) {
+        PyObject **slot = &SMALL_TEXTS[v - SMALL_LOW];
+        if (*slot == NULL && (*slot = PyUnicode_FromFormat("%ld", v)) == NULL)
+            return NULL;
+        return Py_NewRef(*slot);
+    }
+    size_t at = ((unsigned long)v * 0x9E3779B97F4A7C15ul) >> 54;  /* Fibonacci hashing: 10 bits */
+    if (RECENT_TEXTS[at].text != NULL && RECENT_TEXTS[at].value == v)
+        return Py_NewRef(RECENT_TEXTS[at].text);
+    PyObject *text = PyLong_Type.tp_repr(value);
+    if (text == NULL || PyUnicode_GET_LENGTH(text) > t->limit)
+        return cut(t, text);
+    Py_XSETREF(RECENT_TEXTS[at].text, Py_NewRef(text));
+    RECENT_TEXTS[at].value = v;
+    return text;
+}
+
 /* repr of an int, float, bool or None; an int too long to print goes to value_text. The type's
  * own repr is called (no recursion check: the trace goes on at the program's recursion limit). */
 static PyObject *atom_text(Tracer *t, PyObject *name, PyObject *value) {
     if (Py_TYPE(value) == &PyLong_Type) {
         int overflow;
         long v = PyLong_AsLongAndOverflow(value, &overflow);
-        if (!overflow && v >= SMALL_LOW && v < SMALL_HIGH) {
-            PyObject **slot = &SMALL_TEXTS[v - SMALL_LOW];
-            if (*slot == NULL && (*slot = PyUnicode_FromFormat("%ld", v)) == NULL)
-                return NULL;
-            return Py_NewRef(*slot);
-        }
+        if (!overflow)
+            return long_text(t, value, v);
     }
     PyObject *text = Py_TYPE(value)->tp_repr(value);
     if (text == NULL) {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import pytest
@@ -36,14 +37,15 @@ PROGRAMS = [
     "def f(n):\n    t = ()\n    t = t + (n,)\n    b = bytes(t)\n    c = 3 + 4j\n    return b, c\nr = f(7)\n",
     "i = 0\nwhile True:\n    i += 1\n",  # too_long: the trace up to max_steps
     "x = input()\ny = x.upper()\nprint(y)\n",
+    "for v in [5000, 10**12, -7**20, 5000, 2**63 - 1, -2**63, 2**63, 10**12, 4095, -257]:\n    big = v\n",
     "for ch in 'a\\'\"\\\\\u00e9\\n\u4e2d ':\n    last = ch\n",  # one-character strings (C: texts made once)
 ]
 
 
-def record(source: str, engine: str, stdin: str = "") -> dict:
+def record(source: str, engine: str, stdin: str = "", limits: Limits = LIMITS) -> dict:
     payload = {"source": source, "filename": "/t/prog.py", "directory": "/t",
-               "limits": LIMITS.child_limits(), "engine": engine}
-    run = run_in_sandbox("tracer.recorder:trace_entry", payload, LIMITS, stdin)
+               "limits": limits.child_limits(), "engine": engine}
+    run = run_in_sandbox("tracer.recorder:trace_entry", payload, limits, stdin)
     assert isinstance(run.value, dict), run
     value = {key: run.value[key] for key in ("status", "stdout", "error", "truncated")}
     return dict(value, steps=read_steps(run.value))
@@ -98,3 +100,11 @@ def test_a_repr_that_changes_the_frames_names_does_not_stop_the_c_trace_function
     assert c["steps"][-1].state["k"] == "2" and c["steps"][-1].state["h"] == "[Grow]"
     # the names are taken before any repr runs; Python's own iteration over the dict fails
     assert python["status"] == "exception" and "changed size" in python["error"]
+
+
+def test_they_agree_on_texts_cut_to_a_small_limit():
+    source = "a = 123456789012\nb = a\nc = -1234567\nd = 'abcdefghijkl'\ne = 1234567\n"
+    small = dataclasses.replace(LIMITS, max_repr=7)
+    c, python = record(source, "c", limits=small), record(source, "python", limits=small)
+    assert c == python and c["steps"][-1].state == {
+        "a": "1234...", "b": "1234...", "c": "-123...", "d": "'abc...", "e": "1234567"}
