@@ -211,6 +211,9 @@ def create_app(index_dir: str | Path, workers: int | None = None) -> Starlette:
     return app
 
 
+_INDEX_ENV, _WORKERS_ENV = "CODELM_SERVE_INDEX", "CODELM_SERVE_WORKERS"  # for serve's processes
+
+
 def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, workers: int | None = None,
           processes: int = 1) -> None:
     """Serve the index with uvicorn until interrupted: one process with `workers` search threads,
@@ -231,9 +234,6 @@ def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, work
         db.close()
     os.environ[_INDEX_ENV], os.environ[_WORKERS_ENV] = str(Path(index_dir).resolve()), str(workers or 1)
     uvicorn.run("codelm.serve:app_from_env", factory=True, workers=processes, host=host, port=port, log_level="info")
-
-
-_INDEX_ENV, _WORKERS_ENV = "CODELM_SERVE_INDEX", "CODELM_SERVE_WORKERS"
 
 
 def app_from_env() -> Starlette:

@@ -61,7 +61,7 @@ class Encoder:
 
     def warm(self) -> None:
         """Trace the model for one text at a time (a query) with TorchScript: the same vectors bit
-        for bit (tested), about 1.8x faster per query, as Python's per-layer overhead is half of a
+        for bit (tested), 1.6-1.9x faster per query (7 tokens), as Python's per-layer overhead is half of a
         short query's time. For processes that answer many queries (serve, mcp); takes ~0.15 s.
         Where tracing fails (a torch without TorchScript), queries run as before."""
         import warnings
