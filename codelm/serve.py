@@ -226,13 +226,13 @@ def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, work
         return
     from indexers import store
 
-    db = store.connect(Path(index_dir))  # a missing or broken index fails here, not in each process
+    index_dir = Path(index_dir)
+    db = store.connect(index_dir)  # a missing or broken index fails here, not in each process
     try:
-        if "generation" not in store.read_meta(db):
-            raise store.no_index(Path(index_dir), "never completed")
+        store.searchable_meta(db, index_dir)
     finally:
         db.close()
-    os.environ[_INDEX_ENV], os.environ[_WORKERS_ENV] = str(Path(index_dir).resolve()), str(workers or 1)
+    os.environ[_INDEX_ENV], os.environ[_WORKERS_ENV] = str(index_dir.resolve()), str(workers or 1)
     uvicorn.run("codelm.serve:app_from_env", factory=True, workers=processes, host=host, port=port, log_level="info")
 
 

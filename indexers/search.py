@@ -26,9 +26,7 @@ class Searcher:
 
         self.index_dir = Path(index_dir)
         self.db = store.connect(self.index_dir)
-        self.meta = store.read_meta(self.db)
-        if "generation" not in self.meta:
-            raise store.no_index(self.index_dir, "never completed")
+        self.meta = store.searchable_meta(self.db, self.index_dir)
         if model and model != self.meta["model"]:
             raise CodelmError(f"the index at {index_dir} was built with model {self.meta['model']!r}, "
                               f"not {model!r}: search without --model, or re-index with --rebuild")

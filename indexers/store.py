@@ -139,6 +139,14 @@ def read_meta(db: sqlite3.Connection) -> dict:
     return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
 
 
+def searchable_meta(db: sqlite3.Connection, index_dir: Path) -> dict:
+    """The meta of an index that has completed a build (a generation to search); CodelmError if not."""
+    meta = read_meta(db)
+    if "generation" not in meta:
+        raise no_index(index_dir, "never completed")
+    return meta
+
+
 def summary(db: sqlite3.Connection, index_dir: str | Path) -> dict:
     """What an index holds, as `/stats` and the MCP `index_status` tool report it."""
     meta = read_meta(db)
