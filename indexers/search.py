@@ -56,8 +56,7 @@ class Searcher:
         bm25 = self.bm25.scores(code_tokens(query))
         allowed = self._allowed(language, path_glob)
         ids, dense_scores = self._dense(qvec, max(POOL, k), allowed)
-        bm25_ids = [int(self.bm25.ids[i]) for i in _top(bm25, max(POOL, k) * 4)
-                    if bm25[i] > 0 and (allowed is None or int(self.bm25.ids[i]) in allowed)][:max(POOL, k)]
+        bm25_ids = self._lexical_top(bm25, max(POOL, k), allowed)
         pool = list(dict.fromkeys([*ids, *bm25_ids]))
         if not pool:
             return []
@@ -76,6 +75,15 @@ class Searcher:
         return {i for i, path, lang in rows
                 if (language is None or lang == language)
                 and (path_glob is None or fnmatch.fnmatch(path, path_glob))}
+
+    def _lexical_top(self, bm25: np.ndarray, n: int, allowed: set[int] | None) -> list[int]:
+        """Ids of the n best units by BM25 among those that match the query at all (score > 0)
+        and are allowed, best first. Few units match a query: selecting among them, in numpy,
+        costs a tenth of a top-n over every unit."""
+        hits = np.flatnonzero(bm25 > 0)
+        if allowed is not None:
+            hits = hits[np.isin(self.bm25.ids[hits], np.fromiter(allowed, dtype=np.int64, count=len(allowed)))]
+        return self.bm25.ids[hits[_top(bm25[hits], n)]].tolist()
 
     def _dense(self, qvec: np.ndarray, n: int, allowed: set[int] | None) -> tuple[list[int], np.ndarray]:
         if allowed is not None:  # filtered: exact scores over the allowed units

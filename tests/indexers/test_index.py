@@ -101,3 +101,13 @@ def test_vectors_match_units(searcher):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     stored = dict(searcher.db.execute(f"SELECT id, vector FROM units WHERE id IN ({','.join('?' * len(ids))})", ids))
     assert np.array_equal(vectors, np.stack([np.frombuffer(stored[i], dtype=np.float32) for i in ids]))  # FAISS's copy
+
+
+def test_lexical_candidates_are_the_best_matches_among_allowed_units(searcher):
+    ids = searcher.bm25.ids  # ascending unit ids, aligned with BM25's scores
+    scores = np.array([0.5, 0.0, 2.0, 0.5, 1.0], dtype=np.float32)[:len(ids)]
+    assert searcher._lexical_top(scores, 10, None) == [ids[2], ids[4], ids[0], ids[3]]  # ties by id, no zeros
+    assert searcher._lexical_top(scores, 2, None) == [ids[2], ids[4]]
+    # a filter applies before the cut: the weakest match is found when it is the only one allowed
+    assert searcher._lexical_top(scores, 1, {int(ids[3]), int(ids[1])}) == [ids[3]]
+    assert searcher._lexical_top(scores, 1, {int(ids[1])}) == []
