@@ -17,7 +17,8 @@ def register(commands) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port)")
     p.add_argument("--workers", type=int, help="search threads per process, each answering one query at a "
-                   "time (when not given: one per core, up to 4; with --processes: 1)")
+                   "time (when not given: one per core, up to 4; with --processes: none, each process answering "
+                   "one query at a time)")
     p.add_argument("--processes", type=int, default=1, help="server processes sharing the port, each with its "
                    "own copy of the model and index: more answers per second to concurrent clients than "
                    "threads, for more memory (e.g. --processes 2 on 2 cores)")

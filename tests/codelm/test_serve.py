@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import socket
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from starlette.testclient import TestClient
 
+from codelm.errors import UsageError
 from codelm.serve import MAX_K, MAX_QUERY_BYTES, create_app
 from indexers.index import build_index
 from tests.conftest import ROOT, write_repo
@@ -198,9 +200,34 @@ def test_two_server_processes_answer_as_one_does(server, index_dir, tmp_path):
         for q, (status, body) in zip(queries, answers):
             assert status == 200 and body == _get(f"{server}/search?q={urllib.request.quote(q)}&k=3")[1]
         assert _get(f"{url}/stats")[1]["units"] == _get(f"{server}/stats")[1]["units"]
+        conn = http.client.HTTPConnection(*url.removeprefix("http://").split(":"), timeout=30)  # keep-alive
+        for q in queries[:4]:
+            conn.request("GET", f"/search?q={urllib.request.quote(q)}&k=3")
+            assert json.loads(conn.getresponse().read()) == _get(f"{server}/search?q={urllib.request.quote(q)}&k=3")[1]
+        conn.close()
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_connections_send_without_waiting_for_acks():
+    from codelm.serve import no_delay
+
+    class Transport:
+        def __init__(self, sock):
+            self.sock = sock
+
+        def get_extra_info(self, name):
+            return self.sock if name == "socket" else None
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0) as tcp:  # no protocol number, as uvicorn's
+        assert tcp.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        no_delay(Transport(tcp))
+        assert tcp.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    left, right = socket.socketpair(socket.AF_UNIX)
+    with left, right:
+        no_delay(Transport(left))  # not TCP: left alone
+    no_delay(Transport(None))
 
 
 def test_real_server_refuses_a_megabyte_query_in_the_url(server):
@@ -273,6 +300,11 @@ def test_two_search_workers_answer_alike_and_share_the_model_and_index(index_dir
     assert one != two and a.db is not b.db  # an SQLite connection per thread
     assert a.faiss is b.faiss and a.bm25 is b.bm25 and a.encoder is b.encoder
     pool.executor.shutdown()
+    inline = SearchPool(index_dir, workers=0)  # a process of several: searches on the caller's thread
+    assert inline.executor is None and [inline.search(q, 3) for q in queries] == serial
+    assert inline.submit(lambda searcher: threading.get_ident()).result() == threading.get_ident()
+    with pytest.raises(UsageError, match="empty query"):
+        inline.submit(lambda searcher: searcher.search(" ")).result()
 
 
 def test_search_sees_a_reindex_without_restart(client, index_dir):
