@@ -132,7 +132,8 @@ class SearchPool:
 
     `workers=0` runs each search at once on the calling thread, for a process that answers one
     query at a time (one of serve's processes): there the hop to a thread and back only costs
-    CPU, 1-2 ms a query under load on 2 cores."""
+    CPU (with 8 clients on 2 cores, 0.3 to 2.9 ms of server CPU a query in three alternating
+    rounds)."""
 
     def __init__(self, index_dir: str | Path, workers: int | None = None) -> None:
         if workers is None:
