@@ -126,13 +126,16 @@ def grow_index(index_dir: Path, units: int, sigma: float = 0.02, seed: int = 0) 
     return added
 
 
-def measure_server(index: Path, workers: int, processes: int, env: dict, small: bool) -> dict:
-    """Start `codelm serve --workers N --processes P` on a free loopback port; 1 and 8 concurrent clients."""
+def measure_server(index: Path, workers: int | None, processes: int, env: dict, small: bool) -> dict:
+    """Start `codelm serve --processes P [--workers N]` on a free loopback port (no N: serve's
+    default); 1 and 8 concurrent clients."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    threads = [] if workers is None else ["--workers", str(workers)]
     server = subprocess.Popen([sys.executable, "-m", "codelm", "serve", "--index", str(index), "--port", str(port),
-                               "--workers", str(workers), "--processes", str(processes)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--processes", str(processes), *threads], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         while not timed_get(f"{base}/search?q=warm")[1]:
@@ -155,7 +158,8 @@ def main() -> None:
     parser.add_argument("--workers", type=lambda v: [int(w) for w in v.split(",")], default=[1, 2],
                         help="search threads of a one-process server, comma-separated: each is measured (default 1,2)")
     parser.add_argument("--processes", type=lambda v: [int(w) for w in v.split(",")], default=[2],
-                        help="server processes (one thread each), comma-separated: each is measured (default 2)")
+                        help="server processes (serve's default: no search threads, each process answers on its "
+                             "event loop), comma-separated: each is measured (default 2)")
     args = parser.parse_args()
     from indexers.index import build_index
 
@@ -170,8 +174,8 @@ def main() -> None:
         start = time.perf_counter()
         synthetic = grow_index(Path(tmp) / "index", args.units) if args.units else 0
         grow_s = time.perf_counter() - start
-        configs = [(w, 1) for w in args.workers] + [(1, p) for p in args.processes if p > 1]
-        served = {f"processes={p},workers={w}": measure_server(Path(tmp) / "index", w, p, env, args.small)
+        configs = [(w, 1) for w in args.workers] + [(None, p) for p in args.processes if p > 1]
+        served = {f"processes={p}" + (f",workers={w}" if w else ""): measure_server(Path(tmp) / "index", w, p, env, args.small)
                   for w, p in configs}
         cold = []
         for query in QUERIES[:2 if args.small else 3]:

@@ -5,8 +5,9 @@ too small to split) with its own SQLite connection; the model, FAISS and BM25 ar
 all three answer concurrent reads. Part of a search is Python (HTTP, the search's glue), which
 threads take turns at: `serve(processes=N)` runs N processes instead (memory: one model and
 index each), each answering one query at a time on its event loop's thread. Measured with 8
-keep-alive clients on 2 cores, 100,000 units (benchmarks/serve_latency.py): 149 answers/s with
-one thread, 221 with two, 290 with two processes (p50 55, 35 and 25 ms).
+keep-alive clients on 2 cores, 100,000 units (benchmarks/serve_latency.py, two runs): 117-138
+answers/s with one thread, 199-222 with two, 222-269 with two processes (p50 53-69, 34-39 and
+24-35 ms).
 """
 
 from __future__ import annotations
