@@ -24,9 +24,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from codelm.config import ModelConfig  # noqa: E402
-from codelm.generate import greedy  # noqa: E402
-from codelm.model import CodeLM  # noqa: E402
+from codelm.core.config import ModelConfig  # noqa: E402
+from codelm.core.generate import greedy  # noqa: E402
+from codelm.core.model import CodeLM  # noqa: E402
 
 
 def sync(device: str) -> None:

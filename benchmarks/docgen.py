@@ -49,7 +49,7 @@ def package_split_corpus(stdlib: Path, roots: list[Path], out: Path, held_out=HE
 
 
 def speed(model, tok, codes: list[str], beams: int, max_tokens: int) -> dict:
-    from codelm.docgen import generate_docstrings
+    from codelm.tasks.docstring.infer import generate_docstrings
 
     out = {}
     generate_docstrings(model, tok, codes[:2], num_beams=beams, max_new_tokens=2)  # warm-up
@@ -83,11 +83,12 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from codelm.docgen import evaluate, load_model
-    from codelm.docgen_train import train_docstring
-    from codelm.config import ModelConfig
-    from codelm.model import CodeLM
-    from codelm.tokenizer import default_tokenizer
+    from codelm.tasks.docstring.evaluate import evaluate
+    from codelm.tasks.docstring.infer import load_model
+    from codelm.recipes.docstring import train_docstring
+    from codelm.core.config import ModelConfig
+    from codelm.core.model import CodeLM
+    from codelm.core.tokenizer import default_tokenizer
     from indexers.corpus import read_corpus
 
     stdlib = Path(sysconfig.get_paths()["stdlib"])

@@ -4,7 +4,7 @@ The corpus (docstring-free files of packages never trained on) and its queries c
 `search_quality.build_corpus`; every extracted unit is a candidate, embedded as the index
 embeds it (`indexers.text.unit_text`). BM25, stock MiniLM (dense and hybrid) and each
 --model (dense and hybrid) rank all candidates for the same queries
-(`codelm.search_eval.evaluate_search`). Prints one JSON object with MRR@10, recall@1/5/10,
+(`codelm.tasks.search.evaluate.evaluate_search`). Prints one JSON object with MRR@10, recall@1/5/10,
 NDCG@10 per system and the trained models' MRR@10 gains over stock MiniLM.
 
     python benchmarks/encoder_quality.py [--small] [--split test|tune] [--model DIR ...]
@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.search_quality import SPLITS, build_corpus  # noqa: E402
-from codelm.search_eval import EvalSet, evaluate_search  # noqa: E402
+from codelm.tasks.search.evaluate import EvalSet, evaluate_search  # noqa: E402
 from indexers.extract import extract_text  # noqa: E402
 from indexers.text import unit_text  # noqa: E402
 

@@ -1,6 +1,6 @@
 """A short real pretraining run (mlm+rtd) on the standard library's corpus.
 
-Builds the corpus with `build_corpus`, pretrains with `codelm.pretrain.pretrain`, plots the
+Builds the corpus with `build_corpus`, pretrains with `codelm.recipes.pretrain.pretrain`, plots the
 training loss curve (PNG) and prints one JSON object: valid MLM and RTD accuracy (and losses)
 at step 0 against the last step. `--small` uses a few stdlib packages and 60 steps.
 
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--corpus", help="an existing `codelm corpus` directory (default: build one)")
     parser.add_argument("overrides", nargs="*", help="key=value settings for pretrain")
     args = parser.parse_args()
-    from codelm.pretrain import pretrain
+    from codelm.recipes.pretrain import pretrain
     from indexers.corpus import build_corpus
 
     stdlib = Path(sysconfig.get_paths()["stdlib"])

@@ -30,7 +30,7 @@ def _examples(n: int, length: int, vocab: int, seed: int = 0) -> list[dict]:
 
 
 def ours(config, tok, examples, batch: int, steps: int, length: int, threads: int) -> float:
-    from codelm.model import CodeLM
+    from codelm.core.model import CodeLM
     from codelm.objectives import get_objective
     from codelm.train import TrainConfig, train
 
@@ -88,8 +88,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    from codelm.config import ModelConfig
-    from codelm.tokenizer import default_tokenizer
+    from codelm.core.config import ModelConfig
+    from codelm.core.tokenizer import default_tokenizer
 
     tok = default_tokenizer()
     preset, batch, length = ("tiny", 8, 128) if args.small else ("small", 8, 256)

@@ -53,8 +53,8 @@ def project(q: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    from codelm.objectives.contrastive import record_text
-    from codelm.search_eval import evaluate_scores
+    from indexers.text import record_text
+    from codelm.tasks.search.evaluate import evaluate_scores
     from indexers.corpus import read_corpus
     from indexers.embed import Encoder
 

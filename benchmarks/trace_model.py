@@ -3,11 +3,11 @@
     python benchmarks/trace_model.py [--small | --gpu] [--data DIR] [--out DIR]
 
 Builds a SingleLine set (`tracer.datasets.build`, unless --data names one), trains a model
-with `codelm.trace_model.train_trace` for a fixed number of steps, then scores on held-out
+with `codelm.recipes.trace.train_trace` for a fixed number of steps, then scores on held-out
 test programs (the same programs, the same decoding cap for every predictor):
   - the trained model (greedy, cache on);
   - the untrained model (same config and seed, no training);
-  - the shape baseline (`codelm.trace_baseline`: most frequent trace shape, copied literals).
+  - the shape baseline (`codelm.tasks.trace.baselines`: most frequent trace shape, copied literals).
 Metrics: the CodeExecutor metrics (`tracer.metrics.score_traces`) plus `final_state_acc`
 (the last step's state equals the gold one: SingleLine programs print nothing, so the
 metrics' output accuracy is trivially 100 there and the final state is the "output").
@@ -69,10 +69,11 @@ def main() -> None:
 
     import torch
 
-    from codelm.objectives.trace import encode_records
-    from codelm.pretrain import build_model, split_overrides
-    from codelm.trace_baseline import ShapeBaseline
-    from codelm.trace_model import load_trace_model, predict_traces, train_trace
+    from codelm.tasks.trace.prompt import encode_records
+    from codelm.recipes.pretrain import build_model, split_overrides
+    from codelm.tasks.trace.baselines import ShapeBaseline
+    from codelm.recipes.trace import train_trace
+    from codelm.tasks.trace.predict import load_trace_model, predict_traces
     from tracer.datasets import build, read_split
 
     if threads:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from codelm.verified import (POOL, CheckPlan, check_candidates, make_plan, parse_checks,  # noqa: E402
+from codelm.tasks.search.verified import (POOL, CheckPlan, check_candidates, make_plan, parse_checks,  # noqa: E402
                              select_candidates, verified_search)
 
 SITE = Path(next(p for p in sys.path if p.endswith("site-packages")))

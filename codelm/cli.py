@@ -24,17 +24,27 @@ COMMAND_MODULES = (
     "codelm.commands.pretrain",
     "codelm.commands.trace_model",
     "codelm.commands.search_model",
+    "codelm.commands.catalog",
 )
 
 GROUP_HELP = {
     "train": "train a model for a task (docstring, trace, search)",
     "eval": "evaluate a model on a task (docstring, trace, search)",
+    "predict": "predict with a trained model without running anything (trace)",
+    "score": "score predictions against gold ones (trace)",
     "dataset": "build a training dataset (trace)",
 }
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+    """Shows an option's default once: not where the help already names it, nor for flags
+    and options whose default is "not given"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return super()._get_help_string(action)
 
 
 class Commands:
@@ -45,8 +55,17 @@ class Commands:
         self._groups: dict[str, argparse._SubParsersAction] = {}
 
     def add(self, name: str, help: str, example: str, func: Callable[[argparse.Namespace], int],
-            description: str | None = None) -> argparse.ArgumentParser:
-        """Add a subcommand; `example` is shown in its --help. Returns its parser."""
+            description: str | None = None, aliases: Sequence[str] = ()) -> "argparse.ArgumentParser":
+        """Add a subcommand; `example` is shown in its --help. Returns its parser. Each alias
+        (an older name, nested or not) gets a parser with the same arguments."""
+        parsers = [self._parser(name, help, example, func, description)]
+        for alias in aliases:
+            parsers.append(self._parser(alias, f"same as `codelm {name}`", example.replace(name, alias), func,
+                                        description))
+        return parsers[0] if len(parsers) == 1 else _Same(parsers)
+
+    def _parser(self, name: str, help: str, example: str, func: Callable[[argparse.Namespace], int],
+                description: str | None) -> argparse.ArgumentParser:
         *groups, leaf = name.split()
         sub = self._root
         path = ""
@@ -62,6 +81,20 @@ class Commands:
         parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
         parser.set_defaults(func=func)
         return parser
+
+
+class _Same:
+    """Several parsers that take the same arguments (a command and its aliases)."""
+
+    def __init__(self, parsers: list[argparse.ArgumentParser]) -> None:
+        self.parsers = parsers
+
+    def add_argument(self, *args, **kwargs) -> argparse.Action:
+        return [p.add_argument(*args, **kwargs) for p in self.parsers][0]
+
+    def set_defaults(self, **kwargs) -> None:
+        for p in self.parsers:
+            p.set_defaults(**kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,7 +41,7 @@ class IndexService:
                checks: list[str] | None = None) -> dict:
         with self._lock:
             if checks:
-                from codelm.verified import verified_search
+                from codelm.tasks.search.verified import verified_search
 
                 return verified_search(self.searcher(), query, checks, k, language=language, path_glob=path)
             return {"query": query, "results": self.searcher().search(query, k, language, path)}
@@ -65,7 +65,7 @@ class IndexService:
 
     def docstring(self, code: str, model_dir: str | None) -> str:
         """A docstring for `code` from the docstring model (loaded once per directory)."""
-        from codelm.docgen import find_model, generate_docstrings, load_model
+        from codelm.tasks.docstring.infer import find_model, generate_docstrings, load_model
 
         path = find_model(model_dir)
         with self._lock:

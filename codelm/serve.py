@@ -179,7 +179,7 @@ def create_app(index_dir: str | Path, workers: int | None = None) -> Starlette:
     async def search(request: Request) -> JSONResponse:
         args = parse_search(await _json_params(request) if request.method == "POST" else request.query_params)
         if args["checks"]:
-            from codelm.verified import make_plan, verified_search
+            from codelm.tasks.search.verified import make_plan, verified_search
 
             make_plan(args["checks"])  # bad checks answer 400 before anything runs
             return JSONResponse(await run_in_threadpool(

@@ -2,27 +2,219 @@
 
 An objective is any object with `collate(examples, generator) -> batch` and
 `__call__(model, batch) -> (loss, metrics)` (see `codelm.objectives`); metrics may carry
-"tokens" (the batch's real tokens, for tokens/s). The building blocks, and how data order,
-randomness and data parallelism are made deterministic, are in `codelm.training`.
+"tokens" (the batch's real tokens, for tokens/s). Here too: the config, the schedule, data
+order, RNG and checkpoint state, the process group, and the wall-clock budget
+(`TrainConfig.time_limit`: the run stops after the step that crosses it, saves a checkpoint and
+the model, and `resume` goes on from there).
+
+Data is a list of examples; each epoch visits a permutation drawn from (seed, epoch), and
+rank r of w processes takes every w-th example of it, so the data position follows from the
+step alone. An objective turns examples into a batch with `collate(examples, generator)`,
+given a generator seeded from (seed, step, micro-batch, rank): its random choices (masks,
+replacements) are fixed by the step, never by the run's history. Dropout draws from torch's
+global RNG, saved and restored with the checkpoint. Together: 10 steps + resume + 10 steps
+reproduce 20 straight steps bit for bit on CPU.
+
+Data parallel (launched with `torchrun`, WORLD_SIZE > 1): gloo on CPU, nccl on GPU; rank 0
+broadcasts its initial weights, every backward is followed by one all-reduce that averages
+the flattened gradients, and only rank 0 writes files.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import random
+import shutil
 import sys
 import time
 from collections import defaultdict
 from contextlib import nullcontext
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 
-from codelm.training import (STATE_FILE, Batches, TrainConfig, _autocast_dtype, _device, _distributed,
-                             _optimizer, latest_checkpoint, lr_factor, save_checkpoint, set_rng_state,
-                             step_generator, to_device)
+from codelm.errors import UsageError
 
-__all__ = ["TrainConfig", "train", "evaluate"]
+STATE_FILE = "trainer_state.pt"
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and bookkeeping settings of one run."""
+
+    lr: float = 5e-4
+    warmup_steps: int = 100
+    max_steps: int = 1000  # the schedule's length
+    stop_at: int = 0  # stop after this step as if interrupted (0: at max_steps); resume goes on
+    schedule: str = "linear"  # linear | cosine | constant (after warm-up)
+    batch_size: int = 16  # per process and micro-batch
+    grad_accum: int = 1
+    clip: float = 1.0
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    eval_every: int = 200
+    eval_batches: int = 50  # at most this many valid batches per evaluation
+    save_every: int = 500
+    log_every: int = 10
+    seed: int = 0
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16
+    out_dir: str = "runs/train"
+    progress: bool = True
+    threads: int = 0  # torch CPU threads (0: torch's default); 1 is fastest on a loaded machine
+    time_limit: float = 0.0  # wall-clock budget in seconds for this run (0: none)
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise UsageError(f"precision {self.precision!r}: use auto, fp32, bf16 or fp16")
+        if self.schedule not in ("linear", "cosine", "constant"):
+            raise UsageError(f"schedule {self.schedule!r}: use linear, cosine or constant")
+        if self.batch_size < 1 or self.grad_accum < 1 or self.max_steps < 0:
+            raise UsageError("batch_size and grad_accum must be >= 1 and max_steps >= 0")
+        if self.time_limit < 0:
+            raise UsageError("time_limit must be >= 0 seconds")
+
+    @classmethod
+    def field_names(cls) -> set[str]:
+        return {f.name for f in fields(cls)}
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Learning-rate multiplier at `step`: linear warm-up, then linear/cosine decay to 0."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "constant":
+        return 1.0
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+    return 1.0 - progress if cfg.schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); joins the process group when torchrun started several processes."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), world
+
+
+def _device() -> torch.device:
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return torch.device("cuda", local)
+    return torch.device("cpu")
+
+
+def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None for fp32. auto: bf16 on GPUs that have it, else fp32."""
+    if precision == "auto":
+        return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else None
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def _optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW; biases, norms and other 1-d parameters get no weight decay."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    rest = [p for p in params if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
+
+
+class Batches:
+    """Deterministic micro-batches of one rank: permutation per epoch, every world-th example."""
+
+    def __init__(self, data: Sequence, batch_size: int, seed: int, rank: int, world: int) -> None:
+        if len(data) < world * batch_size:
+            raise UsageError(f"{len(data)} training examples are fewer than one batch per process "
+                             f"({world} x {batch_size}); lower batch_size or add data")
+        self.data, self.batch_size, self.seed, self.rank, self.world = data, batch_size, seed, rank, world
+        self.per_epoch = len(data) // world // batch_size  # full batches per epoch and rank
+
+    def get(self, index: int) -> list:
+        """The index-th micro-batch of this rank (counting over all epochs)."""
+        epoch, k = divmod(index, self.per_epoch)
+        perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.data))
+        mine = perm[self.rank::self.world]
+        return [self.data[i] for i in mine[k * self.batch_size:(k + 1) * self.batch_size]]
+
+
+def step_generator(seed: int, step: int, micro: int, rank: int) -> torch.Generator:
+    """The generator an objective's collate uses for one micro-batch."""
+    g = torch.Generator()
+    g.manual_seed(hash((seed, step, micro, rank)) & 0x7FFF_FFFF_FFFF_FFFF)
+    return g
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """Move every tensor of a nested dict/list batch to `device`."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
+
+
+def rng_state() -> dict[str, Any]:
+    """Python, numpy and torch (and CUDA) RNG states."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# written into out_dir by the recipes before training; copied into each checkpoint so that every
+# checkpoint is a model directory the commands load (`--model out/checkpoint-400`)
+TOKENIZER_FILES = ("tokenizer.json", "codelm_tokenizer.json", "tokenizer_config.json", "vocab.txt",
+                   "special_tokens_map.json")
+
+
+def save_checkpoint(model: torch.nn.Module, optimizer: Any, scheduler: Any, scaler: Any,
+                    step: int, cfg: TrainConfig, extra: dict[str, Any] | None = None) -> Path:
+    """Write `out_dir/checkpoint-STEP` atomically (weights in transformers layout + trainer state,
+    and the tokenizer files found in out_dir)."""
+    from codelm.core.checkpoint import save_pretrained
+
+    out = Path(cfg.out_dir)
+    final, tmp = out / f"checkpoint-{step}", out / f".checkpoint-{step}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_pretrained(model, tmp)
+    state = {"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+             "scaler": scaler.state_dict(), "rng": rng_state(), "data_position": step * cfg.grad_accum,
+             "train_config": asdict(cfg), **(extra or {})}
+    torch.save(state, tmp / STATE_FILE)
+    for name in TOKENIZER_FILES:
+        if (out / name).is_file():
+            shutil.copy2(out / name, tmp / name)
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    (out / "latest").write_text(final.name)
+    return final
+
+
+def latest_checkpoint(out_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint directory under out_dir, or None."""
+    out = Path(out_dir)
+    done = [p for p in out.glob("checkpoint-*") if (p / STATE_FILE).is_file()]
+    return max(done, key=lambda p: int(p.name.split("-")[1])) if done else None
 
 
 def _all_reduce_grads(model: torch.nn.Module, world: int) -> None:
@@ -72,6 +264,33 @@ def evaluate(model: torch.nn.Module, objective: Any, data: Sequence, cfg: TrainC
     return {k: v / max(n, 1) for k, v in sums.items() if k != "tokens"}
 
 
+def _out_of_time(started: float, limit: float, world: int) -> bool:
+    """Whether the wall-clock budget is spent; with several processes, rank 0's clock decides."""
+    if not limit:
+        return False
+    spent = time.perf_counter() - started >= limit
+    if world > 1:
+        import torch.distributed as dist
+
+        flag = torch.tensor([float(spent)])
+        dist.broadcast(flag, src=0)
+        spent = bool(flag.item())
+    return spent
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of a duration like "90", "45s", "60m", "1.5h"."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    value, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        seconds = float(value) * units[unit]
+    except ValueError:
+        raise UsageError(f"--time {text!r}: write a duration such as 90s, 60m or 1.5h") from None
+    if seconds <= 0:
+        raise UsageError(f"--time {text!r}: the budget must be positive")
+    return seconds
+
+
 def _log(path: Path, record: dict[str, Any]) -> None:
     with path.open("a") as f:
         f.write(json.dumps(record) + "\n")
@@ -87,7 +306,7 @@ def train(model: torch.nn.Module, objective: Any, train_data: Sequence, valid_da
     """
     from tqdm import tqdm
 
-    from codelm.checkpoint import load_pretrained, save_pretrained
+    from codelm.core.checkpoint import load_pretrained, save_pretrained
 
     rank, world = _distributed()
     if cfg.threads:
@@ -127,6 +346,7 @@ def train(model: torch.nn.Module, objective: Any, train_data: Sequence, valid_da
     losses: list[float] = []
     window: dict[str, float] = defaultdict(float)
     window_steps, tokens, t0, started = 0, 0.0, time.perf_counter(), time.perf_counter()
+    timed_out = False
     while step < end:
         step_loss = 0.0
         for micro in range(cfg.grad_accum):
@@ -155,20 +375,25 @@ def train(model: torch.nn.Module, objective: Any, train_data: Sequence, valid_da
         elapsed = time.perf_counter() - t0
         bar.set_postfix(loss=f"{step_loss:.4f}", tok_s=f"{tokens / max(elapsed, 1e-9):.0f}")
         bar.update(1)
-        if rank == 0 and (step % cfg.log_every == 0 or step == end):
+        timed_out = _out_of_time(started, cfg.time_limit, world)
+        last = step == end or timed_out
+        if rank == 0 and (step % cfg.log_every == 0 or last):
             record = {"step": step, "split": "train", "lr": scheduler.get_last_lr()[0],
                       "tokens_per_s": tokens / max(elapsed, 1e-9),
                       **{k: v / window_steps for k, v in window.items()}}
             _log(metrics_path, record)
             window, window_steps, tokens, t0 = defaultdict(float), 0, 0.0, time.perf_counter()
-        if valid_data and (step % cfg.eval_every == 0 or step == end):
+        if valid_data and (step % cfg.eval_every == 0 or last):
             valid = evaluate(model, objective, valid_data, cfg, device)
             if rank == 0:
                 _log(metrics_path, {"step": step, "split": "valid", **valid})
-        if rank == 0 and (step % cfg.save_every == 0 or step == end):
+        if rank == 0 and (step % cfg.save_every == 0 or last):
             save_checkpoint(model, optimizer, scheduler, scaler, step, cfg)
+        if timed_out:
+            break
     bar.close()
-    if rank == 0 and step == cfg.max_steps:
+    stopped = "max_steps" if step == cfg.max_steps else "time_limit" if timed_out else "stop_at"
+    if rank == 0 and stopped != "stop_at":
         save_pretrained(model, out)
-    return {"step": step, "losses": losses, "train_loss": losses[-1] if losses else None, "valid": valid,
+    return {"step": step, "stopped": stopped, "losses": losses, "train_loss": losses[-1] if losses else None, "valid": valid,
             "seconds": time.perf_counter() - started, "out_dir": str(out), "world_size": world}

@@ -7,7 +7,7 @@ sentence-transformers configuration of MiniLM does), sorted by length so that ba
 little padding (2.5x faster than file order on this machine) and cut by a token budget rather
 than a number of texts, mean pooled and L2 normalised
 exactly as sentence-transformers does, and returned in input order as float32. With
-`int8=True` (the default) the blocks' Linear layers run on int8 kernels (codelm/quantize.py):
+`int8=True` (the default) the blocks' Linear layers run on int8 kernels (codelm/core/quantize.py):
 cosine to the fp32 embeddings >= 0.99, faster on CPU; `int8=False` is the exact fp32 model.
 """
 
@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from codelm import SEARCH_MODEL
+from codelm.core import SEARCH_MODEL
 
 DEFAULT_MODEL = SEARCH_MODEL  # MiniLM with its top blocks fine-tuned for code search (codelm/data/minilm_code)
 MAX_TOKENS = 256
@@ -28,7 +28,7 @@ MAX_TOKENS = 256
 # mmap threshold, so they reuse heap memory instead of fresh pages each time; 8 texts of 256
 # tokens, 64 of 32. On the index_speed.py corpus: 1.2-1.4x the throughput of 32 texts a batch
 BATCH_TOKENS = 2048
-INT8 = True  # the default: see codelm/quantize.py and benchmarks/index_speed.py
+INT8 = True  # the default: see codelm/core/quantize.py and benchmarks/index_speed.py
 
 
 class Encoder:
@@ -37,7 +37,7 @@ class Encoder:
     def __init__(self, model: str = DEFAULT_MODEL, max_tokens: int = MAX_TOKENS, int8: bool = INT8) -> None:
         from tokenizers import Tokenizer
 
-        from codelm.checkpoint import load_pretrained, resolve_model_dir
+        from codelm.core.checkpoint import load_pretrained, resolve_model_dir
         from codelm.errors import CodelmError
 
         self.name = model
@@ -51,7 +51,7 @@ class Encoder:
         self.model = load_pretrained(self.model_dir).eval()
         self.int8 = int8 and _has_fbgemm()
         if self.int8:
-            from codelm.quantize import quantize_int8
+            from codelm.core.quantize import quantize_int8
 
             self.model = quantize_int8(self.model)
         self.pad_id = self.model.config.pad_token_id
@@ -122,7 +122,7 @@ _LOADED: dict[tuple[str, str], Encoder] = {}
 def load_encoder(model: str = DEFAULT_MODEL) -> Encoder:
     """The Encoder for `model`, loaded once per process and weights: a watcher re-indexing or a
     server reloading a new generation does not pay the model load (about 1-3 s) again."""
-    from codelm.checkpoint import resolve_model_dir
+    from codelm.core.checkpoint import resolve_model_dir
 
     model_dir = resolve_model_dir(model)
     key = (str(model_dir), _fingerprint(model_dir))
@@ -141,7 +141,7 @@ def _has_fbgemm() -> bool:
 def _fingerprint(model_dir: Path) -> str:
     """Identifies the weights: config plus weight file names and sizes (and a delta's content,
     since every delta trained over the same blocks has the same size)."""
-    from codelm.checkpoint import DELTA_FILE
+    from codelm.core.checkpoint import DELTA_FILE
 
     h = hashlib.sha1((model_dir / "config.json").read_bytes() if (model_dir / "config.json").exists() else b"")
     for path in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):

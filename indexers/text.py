@@ -46,9 +46,23 @@ def readable_name(unit: CodeUnit) -> str:
     return " ".join(w for part in unit.name.split(".") for w in split_identifier(part))
 
 
-def unit_text(unit: CodeUnit) -> str:
-    """What is embedded for a unit: its name in words, the docstring, then its code (the
-    encoder truncates to 256 tokens, so the start of the code is what counts)."""
-    head = f"{readable_name(unit)} ({unit.kind} in {unit.path})"
-    parts = [head, unit.docstring.strip(), unit.signature.strip(), unit.body[:BODY_CHARS]]
+def embedded_text(name: str, kind: str, path: str, signature: str, body: str, docstring: str = "") -> str:
+    """The one definition of what is embedded for a function: its name in words, kind and
+    path, the docstring (if given), then its code (the encoder truncates to 256 tokens, so the
+    start of the code is what counts). Index time and training time both call this."""
+    words = " ".join(w for part in name.split(".") for w in split_identifier(part))
+    parts = [f"{words} ({kind} in {path})", docstring.strip(), signature.strip(), body[:BODY_CHARS]]
     return "\n".join(p for p in parts if p)
+
+
+def unit_text(unit: CodeUnit) -> str:
+    """What the index embeds for a unit (docstring included)."""
+    return embedded_text(unit.name, unit.kind, unit.path, unit.signature, unit.body, unit.docstring)
+
+
+def record_text(record: dict) -> str:
+    """What training embeds for a corpus record's function: the same text without the docstring
+    (the docstring is the query). Records carry no kind: a dotted name counts as a method."""
+    signature, _, body = record["code"].partition("\n")
+    kind = "method" if "." in record["name"] else "function"
+    return embedded_text(record["name"], kind, record["path"], signature, body)

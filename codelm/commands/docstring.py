@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from codelm.commands import add_time_budget, time_limit
 from codelm.errors import UsageError
 
 TRAIN_HELP = """Trains a docstring model PyMT5-style: every documented function of the corpus gives
@@ -35,6 +36,7 @@ def register(commands) -> None:
     p.add_argument("--docstring-only", action="store_true", help="train only signature+body -> docstring")
     p.add_argument("--objective", default="seq2seq", help="seq2seq, or seq2seq+span (adds T5 span corruption)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    add_time_budget(p)
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="ModelConfig/TrainConfig fields")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p = commands.add("eval docstring", "evaluate a docstring model (BLEU-4, ROUGE-L)",
@@ -66,7 +68,7 @@ def _read_pairs(path: str) -> list[dict]:
 
 
 def run_docstring(args: argparse.Namespace) -> int:
-    from codelm.docgen import find_model, function_code, generate_docstrings, load_model
+    from codelm.tasks.docstring.infer import find_model, function_code, generate_docstrings, load_model
 
     if bool(args.pairs) == bool(args.file):
         raise UsageError("give a FILE with --name, or --pairs FILE.jsonl")
@@ -91,10 +93,11 @@ def run_docstring(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from codelm.docgen_train import train_docstring
+    from codelm.recipes.docstring import train_docstring
 
     result = train_docstring(args.data, args.out, args.init, args.overrides, args.max_steps,
-                             docstring_only=args.docstring_only, resume=args.resume, objective=args.objective)
+                             docstring_only=args.docstring_only, resume=args.resume, objective=args.objective,
+                             time_limit=time_limit(args))
     if args.json:
         print(json.dumps(result))
     else:
@@ -104,7 +107,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from codelm.docgen import evaluate
+    from codelm.tasks.docstring.evaluate import evaluate
 
     result = evaluate(args.data, args.model, args.split, args.limit, with_model=not args.baselines_only,
                       bodies=args.bodies, num_beams=args.beams)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from codelm.commands import add_time_budget, time_limit
+
 PRETRAIN_HELP = """Pretrains a code encoder on a corpus made by `codelm corpus`. Objectives: mlm
 (CodeBERT masked LM on bimodal NL-code pairs), rtd (replaced-token detection with bigram NL and
 code generators, bimodal and unimodal data), or mlm+rtd. Settings of the model (ModelConfig) and
@@ -35,6 +37,7 @@ def register(commands) -> None:
     p.add_argument("--max-length", type=int, default=256, help="longest input in tokens")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     p.add_argument("--tokenizer", help="tokenizer directory (default: the shipped code tokenizer)")
+    add_time_budget(p)
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="ModelConfig/TrainConfig fields")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -53,10 +56,10 @@ def run_corpus(args: argparse.Namespace) -> int:
 
 
 def run_pretrain(args: argparse.Namespace) -> int:
-    from codelm.pretrain import pretrain
+    from codelm.recipes.pretrain import pretrain
 
     result = pretrain(args.objective, args.config, args.data, args.out, args.overrides, args.max_steps,
-                      args.resume, args.tokenizer, args.max_length)
+                      args.resume, args.tokenizer, args.max_length, time_limit(args))
     if args.json:
         print(json.dumps(result))
     else:

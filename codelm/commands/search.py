@@ -122,7 +122,7 @@ def run_search(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     if args.check:
-        from codelm.verified import make_plan
+        from codelm.tasks.search.verified import make_plan
 
         make_plan(args.check, args.candidates, args.budget)  # usage errors before the index opens
     queries = read_queries(args.queries) if args.queries else [args.query]
@@ -130,7 +130,7 @@ def run_search(args: argparse.Namespace) -> int:
     several_roots = len(searcher.meta.get("roots") or []) > 1
     for query in queries:
         if args.check:
-            from codelm.verified import verified_search
+            from codelm.tasks.search.verified import verified_search
 
             found = verified_search(searcher, query, args.check, args.k, args.candidates, args.budget,
                                     args.language, args.path_glob)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from codelm.commands import add_time_budget, time_limit
+
 TRAIN_HELP = """Fine-tunes a search encoder (default: the embedded MiniLM) with the contrastive
 objective (InfoNCE, in-batch negatives) on the docstring-code pairs of a corpus made by
 `codelm corpus`. Settings as key=value: the objective's temperature (0.05), symmetric (true),
@@ -27,6 +29,7 @@ def register(commands) -> None:
     p.add_argument("--delta", metavar="DIR", help="also write the tensors that training changed, in half "
                    "precision, as a small delta directory over --base (how codelm/data/minilm_code is made)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    add_time_budget(p)
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="objective or TrainConfig settings")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p = commands.add("eval search", "evaluate search encoders (MRR@10, recall, NDCG)",
@@ -39,12 +42,12 @@ def register(commands) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from codelm.search_train import train_search
+    from codelm.recipes.search import train_search
 
     result = train_search(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume,
-                          args.train_layers)
+                          args.train_layers, time_limit(args))
     if args.delta:
-        from codelm.search_train import write_delta
+        from codelm.recipes.search import write_delta
 
         result["delta"] = {"dir": args.delta, **write_delta(args.out, args.delta, args.base)}
     if args.json:
@@ -57,7 +60,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     from codelm.errors import UsageError
-    from codelm.search_eval import corpus_eval_set, evaluate_search
+    from codelm.tasks.search.evaluate import corpus_eval_set, evaluate_search
 
     if args.k < 1:
         raise UsageError("--k must be at least 1")

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from codelm.commands import add_time_budget, time_limit
 from codelm.errors import UsageError
 
 TRAIN_HELP = """Trains a trace-prediction model (CodeExecutor's objective: source prefix, weighted
@@ -17,7 +18,7 @@ structure_weight, value_weight, source_share."""
 
 
 def register(commands) -> None:
-    """Add `train trace`, `predict-trace` and `eval trace`."""
+    """Add `train trace`, `predict trace` (alias `predict-trace`) and `eval trace`."""
     p = commands.add("train trace", "train a trace-prediction model",
                      "codelm train trace --data data --stages singleline --out runs/trace", run_train,
                      description=TRAIN_HELP)
@@ -28,10 +29,11 @@ def register(commands) -> None:
     p.add_argument("--config", default="tiny", help="tiny, small, base, a ModelConfig JSON file, or a checkpoint dir")
     p.add_argument("--max-steps", type=int, help="optimizer steps per stage (default: TrainConfig's)")
     p.add_argument("--max-length", type=int, default=512, help="block length (source + trace) in tokens")
+    add_time_budget(p)
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="model, training and loss settings")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p = commands.add("predict-trace", "predict a program's execution trace with a model",
-                     "codelm predict-trace prog.py --model runs/trace", run_predict)
+    p = commands.add("predict trace", "predict a program's execution trace with a model",
+                     "codelm predict trace prog.py --model runs/trace", run_predict, aliases=("predict-trace",))
     p.add_argument("file", help="Python program")
     p.add_argument("--model", required=True, help="trained model directory (from `codelm train trace`)")
     p.add_argument("--stdin", default="", help="the program's standard input")
@@ -60,14 +62,14 @@ def _threads(n: int) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from codelm.trace_model import train_trace
+    from codelm.recipes.trace import train_trace
 
     try:
         mix = [float(w) for w in _names(args.mix)] if args.mix else None
     except ValueError:
         raise UsageError(f"--mix {args.mix!r}: give comma-separated numbers, e.g. 0.34,0.33,0.33") from None
     summary = train_trace(args.data, args.out, _names(args.stages), mix, args.config, args.max_steps,
-                          args.overrides, args.max_length)
+                          args.overrides, args.max_length, time_limit(args))
     if args.json:
         print(json.dumps(summary))
     else:
@@ -79,7 +81,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from codelm.trace_model import load_trace_model, predict_traces
+    from codelm.tasks.trace.predict import load_trace_model, predict_traces
     from tracer.format import parse_codeexecutor
 
     path = Path(args.file)
@@ -100,7 +102,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from codelm.trace_model import eval_trace
+    from codelm.tasks.trace.evaluate import eval_trace
 
     _threads(args.threads)
     result = eval_trace(args.data, args.model, args.split, _names(args.stages) if args.stages else None, args.limit)

@@ -21,24 +21,14 @@ import torch
 import torch.nn.functional as F
 
 from codelm.objectives import register
-from indexers.text import BODY_CHARS, code_tokens, split_identifier
-
-
-def record_text(record: dict) -> str:
-    """What the index embeds for a corpus record's function: its name in words, kind and
-    path, then the start of its code (signature and body, docstring removed)."""
-    words = " ".join(w for part in record["name"].split(".") for w in split_identifier(part))
-    kind = "method" if "." in record["name"] else "function"
-    code = record["code"]
-    signature_end = code.find("\n") + 1 or len(code)
-    return f"{words} ({kind} in {record['path']})\n{code[:signature_end + BODY_CHARS]}".rstrip()
+from indexers.text import code_tokens, record_text
 
 
 def load_tokenizer(model: str | Path = "minilm", max_length: int = 256) -> Any:
     """The `tokenizers.Tokenizer` of a model directory (or the embedded MiniLM), truncating."""
     from tokenizers import Tokenizer
 
-    from codelm.checkpoint import resolve_model_dir
+    from codelm.core.checkpoint import resolve_model_dir
 
     tok = Tokenizer.from_file(str(resolve_model_dir(model) / "tokenizer.json"))
     tok.no_padding()

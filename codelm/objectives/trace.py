@@ -26,25 +26,10 @@ import torch
 import torch.nn.functional as F
 
 from codelm.objectives import register
-from tracer.format import code_to_codeexecutor
 
 IGNORE = -100
 STRUCTURE_TOKENS = ("<state>", "</state>", "<dictsep>", ":", " :", " ")
 PREFIX_SPECIALS = 4  # <s> <encoder-decoder> </s> ... </s>
-
-
-def source_ids(tokenizer: Any, source: str, stdin: str = "") -> list[int]:
-    """Token ids of a program in CodeExecutor's input form, then `</s>` and its stdin if any."""
-    ids = tokenizer.encode(code_to_codeexecutor(source))
-    return ids + [tokenizer.sep_id, *tokenizer.encode(stdin)] if stdin else ids
-
-
-def encode_records(tokenizer: Any, records: Iterable[dict]) -> list[dict]:
-    """Dataset records (`source`, `input`, `trace_text`, `kind`) as {"source", "target", "kind"} ids."""
-    records = list(records)
-    traces = tokenizer.encode_batch([r["trace_text"] for r in records])
-    return [{"source": source_ids(tokenizer, r["source"], r.get("input") or ""), "target": t,
-             "kind": r.get("kind", "")} for r, t in zip(records, traces)]
 
 
 def truncate(source: list[int], target: list[int], budget: int, source_share: float = 0.25

@@ -19,10 +19,10 @@ def one_thread():
 def tiny_model_dir(tmp_path_factory):
     """A tiny untrained prefix-LM with the default tokenizer, saved as a model directory
     (what `codelm docstring --model` takes): enough to run generation end to end."""
-    from codelm.checkpoint import save_pretrained
-    from codelm.config import ModelConfig
-    from codelm.model import CodeLM
-    from codelm.tokenizer import default_tokenizer
+    from codelm.core.checkpoint import save_pretrained
+    from codelm.core.config import ModelConfig
+    from codelm.core.model import CodeLM
+    from codelm.core.tokenizer import default_tokenizer
 
     tok = default_tokenizer()
     torch.manual_seed(0)

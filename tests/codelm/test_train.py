@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from codelm.config import ModelConfig
-from codelm.model import CodeLM
+from codelm.core.config import ModelConfig
+from codelm.core.model import CodeLM
 from codelm.objectives import get_objective
 from codelm.train import TrainConfig, train
-from codelm.training import lr_factor
+from codelm.train import lr_factor
 from tests.codelm.tiny_data import stand_in_tokenizer, synthetic_examples
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +65,25 @@ def test_exact_resume(tmp_path, one_thread):
     assert all("tokens_per_s" in r for r in valid_lines if r["split"] == "train")
 
 
+def test_time_limit_stops_saves_and_resumes(tmp_path, one_thread):
+    data = synthetic_examples(40)
+    budget = _cfg(tmp_path, max_steps=6, time_limit=1e-9)  # spent after the first step
+    first = train(_model(), _objective(data), data, None, budget)
+    assert (first["step"], first["stopped"]) == (1, "time_limit")
+    assert (tmp_path / "checkpoint-1").is_dir() and (tmp_path / "model.safetensors").is_file()
+    rest = train(_model(seed=9), _objective(data), data, None, _cfg(tmp_path, max_steps=6), resume=True)
+    assert (rest["step"], rest["stopped"]) == (6, "max_steps") and len(rest["losses"]) == 5
+
+
+def test_parse_duration_reads_units():
+    from codelm.errors import UsageError
+    from codelm.train import parse_duration
+
+    assert [parse_duration(t) for t in ("90", "45s", "60m", "1.5h")] == [90, 45, 3600, 5400]
+    with pytest.raises(UsageError, match="duration"):
+        parse_duration("an hour")
+
+
 def test_loss_regression(tmp_path, one_thread):
     """A pinned loss range after 40 steps on the synthetic corpus (counting runs are easy)."""
     data = synthetic_examples(64)
@@ -79,7 +98,7 @@ def test_loss_regression(tmp_path, one_thread):
 def test_checkpoint_loads_in_transformers(tmp_path, one_thread):
     from transformers import AutoModel
 
-    from codelm.checkpoint import load_pretrained
+    from codelm.core.checkpoint import load_pretrained
 
     data = synthetic_examples(16)
     model = _model()
@@ -99,8 +118,8 @@ def test_checkpoint_loads_in_transformers(tmp_path, one_thread):
 
 DDP_SCRIPT = textwrap.dedent("""
     import sys, torch
-    from codelm.config import ModelConfig
-    from codelm.model import CodeLM
+    from codelm.core.config import ModelConfig
+    from codelm.core.model import CodeLM
     from codelm.train import TrainConfig, train
 
     class MeanSquare:
@@ -141,16 +160,6 @@ def test_ddp_two_processes_equal_one_with_the_combined_batch(tmp_path):
     for k in one:
         # a real difference would be ~lr = 1e-2; Adam divides tiny gradients by tiny norms
         torch.testing.assert_close(two[k], one[k], atol=5e-5, rtol=1e-4)
-
-
-def test_overrides_split_and_unknown_keys():
-    from codelm.errors import UsageError
-    from codelm.pretrain import split_overrides
-
-    model, trainer = split_overrides(["lr=3e-4", "hidden_size=32", "progress=false"])
-    assert model == {"hidden_size": 32} and trainer == {"lr": 3e-4, "progress": False}
-    with pytest.raises(UsageError, match="unknown setting 'hidden_sise'"):
-        split_overrides(["hidden_sise=8"])
 
 
 @pytest.mark.slow

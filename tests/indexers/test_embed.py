@@ -50,7 +50,7 @@ def test_int8_close_to_fp32_on_stdlib_units():
 
 def test_default_encoder_is_the_shipped_code_search_delta():
     """`minilm-code` (the default) is MiniLM with a few fine-tuned blocks, shipped small."""
-    from codelm.checkpoint import resolve_model_dir
+    from codelm.core.checkpoint import resolve_model_dir
     from indexers.embed import DEFAULT_MODEL, Encoder
 
     folder = resolve_model_dir(DEFAULT_MODEL)

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from codelm.errors import CodelmError
-from codelm.verified import CheckPlan, check_candidates
+from codelm.tasks.search.verified import CheckPlan, check_candidates
 from indexers.index import build_index
 from indexers.search import Searcher
 

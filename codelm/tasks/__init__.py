@@ -1,0 +1,1 @@
+"""What each job does with a trained model: docstring, search, trace."""

@@ -1,0 +1,1 @@
+"""The docstring job: prompt format, inference, evaluation, baselines, text metrics."""

@@ -1,0 +1,1 @@
+"""The search job beyond the index: encoder evaluation, search verified in the sandbox, call signatures."""

@@ -1,0 +1,1 @@
+"""The trace job: input format, prediction with a trained model, evaluation, baselines."""
