@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from codelm.tasks.search.verified import (POOL, CheckPlan, check_candidates, make_plan, parse_checks,  # noqa: E402
+from codelm.tasks.search.verified import (RESULTS_PER_CANDIDATE, CheckPlan, check_candidates, make_plan, parse_checks,  # noqa: E402
                              select_candidates, verified_search)
 
 SITE = Path(next(p for p in sys.path if p.endswith("site-packages")))
@@ -145,7 +145,7 @@ def main() -> None:
         seconds = []
         for q in kept:
             target = (q["path"], q["name"])
-            hits = searcher.search(q["query"], POOL * args.candidates)
+            hits = searcher.search(q["query"], RESULTS_PER_CANDIDATE * args.candidates)
             top_n += target in [(h["path"], h["name"]) for h in hits[:args.candidates]]
             chosen, _ = select_candidates(root, hits, make_plan(q["checks"], args.candidates, args.budget))
             among += target in [(hits[i]["path"], hits[i]["name"]) for i in chosen]

@@ -12,7 +12,3 @@ class UsageError(CodelmError):
 
     exit_code = 2
 
-
-def not_implemented(args: object) -> int:
-    """Placeholder for a subcommand whose issue has not landed yet."""
-    raise CodelmError("not implemented yet")

@@ -20,35 +20,33 @@ MAX_SOURCE_CHARS = 200_000
 
 
 class IndexService:
-    """One index, its Searcher loaded on first use and reloaded after a re-index; thread-safe."""
+    """One index, searched on the newest generation (`indexers.live.LiveSearcher`, opened on
+    first use); thread-safe."""
 
     def __init__(self, index_dir: str | Path) -> None:
         self.index_dir = Path(index_dir)
         self._lock = threading.Lock()
-        self._searcher = None
+        self._live = None
         self._docgen: dict = {}
 
     def searcher(self):
-        """The loaded Searcher (call with the lock held)."""
-        from indexers.search import open_searcher
+        """The LiveSearcher (opened, and its encoder warmed, on first use)."""
+        from indexers.live import LiveSearcher
 
-        if self._searcher is None:
-            self._searcher = open_searcher(self.index_dir)
-            self._searcher.encoder.warm()  # an agent asks many queries
-        return self._searcher
+        with self._lock:
+            if self._live is None:
+                self._live = LiveSearcher(self.index_dir)
+                self._live.call(lambda s: s.encoder.warm())  # an agent asks many queries
+            return self._live
 
     def search(self, query: str, k: int, language: str | None, path: str | None,
                checks: list[str] | None = None) -> dict:
-        with self._lock:
-            if checks:
-                from codelm.tasks.search.verified import verified_search
+        from codelm.tasks.search.query import search
 
-                return verified_search(self.searcher(), query, checks, k, language=language, path_glob=path)
-            return {"query": query, "results": self.searcher().search(query, k, language, path)}
+        return search(self.searcher(), query, k, language, path, checks or ())
 
     def unit(self, unit_id: int) -> dict:
-        with self._lock:
-            found = self.searcher().unit(unit_id)
+        found = self.searcher().unit(unit_id)
         if found is None:
             raise CodelmError(f"no unit with id {unit_id}: use an id that search_code returned")
         return found
@@ -83,10 +81,8 @@ class IndexService:
         for root in roots:
             if not Path(root).is_dir():
                 raise CodelmError(f"{root} is not a directory: pass path, the repository to index")
-        with self._lock:
-            report = build_index(roots, self.index_dir, progress=False)
-            self._searcher = None  # the next search loads the new generation
-        return report.to_json()
+        with self._lock:  # the next search finds the new generation (LiveSearcher)
+            return build_index(roots, self.index_dir, progress=False).to_json()
 
 
 def _tool_errors(fn: Callable) -> Callable:

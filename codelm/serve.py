@@ -4,10 +4,8 @@ Searches run on a few worker threads (`SearchPool`), each search on one thread (
 too small to split) with its own SQLite connection; the model, FAISS and BM25 are shared, as
 all three answer concurrent reads. Part of a search is Python (HTTP, the search's glue), which
 threads take turns at: `serve(processes=N)` runs N processes instead (memory: one model and
-index each), each answering one query at a time on its event loop's thread. Measured with 8
-keep-alive clients on 2 cores, 100,000 units (benchmarks/serve_latency.py, two runs): 117-138
-answers/s with one thread, 199-222 with two, 222-269 with two processes (p50 53-69, 34-39 and
-24-35 ms).
+index each), each answering one query at a time on its event loop's thread.
+benchmarks/serve_latency.py measures threads against processes (figures in benchmarks/results/).
 """
 
 from __future__ import annotations
@@ -75,7 +73,7 @@ def parse_search(params) -> dict:
     checks = params.getlist("check") if hasattr(params, "getlist") else params.get("check", [])
     checks = [checks] if isinstance(checks, str) else [str(c) for c in checks]
     return {"query": query, "k": k, "language": params.get("language") or None,
-            "path_glob": params.get("path") or None, "checks": checks}
+            "path_glob": params.get("path") or None, "checks": checks}  # the arguments of tasks.search.query.search
 
 
 async def _json_params(request: Request) -> dict:
@@ -97,44 +95,13 @@ async def _json_params(request: Request) -> dict:
             for key, value in params.items() if value is not None}
 
 
-class LiveIndex:
-    """The Searcher of an index, reloaded when a re-index commits a new generation.
-
-    Every call runs inside one SQLite read transaction that starts on the current generation,
-    so a re-index committing meanwhile never mixes two generations in one answer. Use it from
-    one thread at a time (its worker thread in a SearchPool).
-    """
-
-    def __init__(self, index_dir: str | Path) -> None:
-        from indexers.search import open_searcher
-
-        self._open = lambda: open_searcher(index_dir)
-        self.searcher = self._open()
-
-    def call(self, fn: Callable):
-        """`fn(searcher)` on a consistent snapshot of the newest generation."""
-        while True:
-            db = self.searcher.db
-            db.execute("BEGIN")
-            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-            if row is not None and json.loads(row[0]) == self.searcher.meta.get("generation"):
-                break
-            db.execute("COMMIT")
-            self.searcher = self._open()
-            db.close()
-        try:
-            return fn(self.searcher)
-        finally:
-            db.execute("COMMIT")
-
-
 class SearchPool:
-    """Searches on `workers` threads, each with a LiveIndex of its own (opened on its first call).
+    """Searches on `workers` threads, each with a LiveSearcher of its own (opened on its first
+    call), so searches run in parallel and each follows re-indexing.
 
     `workers=0` runs each search at once on the calling thread, for a process that answers one
     query at a time (one of serve's processes): there the hop to a thread and back only costs
-    CPU (with 8 clients on 2 cores, 0.3 to 2.9 ms of server CPU a query in three alternating
-    rounds)."""
+    CPU (benchmarks/serve_latency.py measures both)."""
 
     def __init__(self, index_dir: str | Path, workers: int | None = None) -> None:
         if workers is None:
@@ -147,7 +114,9 @@ class SearchPool:
 
     def _call(self, fn: Callable):
         if not hasattr(self.local, "live"):
-            self.local.live = LiveIndex(self.index_dir)
+            from indexers.live import LiveSearcher
+
+            self.local.live = LiveSearcher(self.index_dir)
         return self.local.live.call(fn)
 
     def submit(self, fn: Callable) -> Future:
@@ -177,16 +146,15 @@ def create_app(index_dir: str | Path, workers: int | None = None) -> Starlette:
         return future.result() if future.done() else await asyncio.wrap_future(future)
 
     async def search(request: Request) -> JSONResponse:
+        from codelm.tasks.search.query import search as find
+
         args = parse_search(await _json_params(request) if request.method == "POST" else request.query_params)
-        if args["checks"]:
-            from codelm.tasks.search.verified import make_plan, verified_search
+        if args["checks"]:  # seconds of sandbox runs: on a thread of their own, searching through the pool
+            from codelm.tasks.search.verified import make_plan
 
             make_plan(args["checks"])  # bad checks answer 400 before anything runs
-            return JSONResponse(await run_in_threadpool(
-                verified_search, pool, args["query"], args["checks"], args["k"],
-                language=args["language"], path_glob=args["path_glob"]))
-        results = await run(lambda s: s.search(args["query"], args["k"], args["language"], args["path_glob"]))
-        return JSONResponse({"query": args["query"], "results": results})
+            return JSONResponse(await run_in_threadpool(find, pool, **args))
+        return JSONResponse(await run(lambda s: find(s, **args)))
 
     async def unit(request: Request) -> JSONResponse:
         raw = request.path_params["unit_id"]
@@ -236,7 +204,7 @@ def no_delay(transport: asyncio.BaseTransport) -> None:
     """Send a connection's writes at once (TCP_NODELAY). uvicorn's processes accept on a socket
     made without the TCP protocol number, so asyncio leaves Nagle's algorithm on there: a
     response's body then waits for the ACK of its headers, which a keep-alive client (a browser)
-    delays by 40 ms, on every request (measured: /health 44 ms instead of 0.6 ms)."""
+    delays by 40 ms, on every request."""
     sock = transport.get_extra_info("socket")
     if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -15,9 +15,18 @@ benchmarks/search_quality.py (500 queries, MRR@10; dense alone 0.591, BM25 alone
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 DENSE_WEIGHT = 0.85
+POOL = 100  # candidates taken from each of the dense and the BM25 ranking
+
+
+def candidate_pool(dense_ranked: Sequence[int], lexical_ranked: Sequence[int], size: int = POOL) -> list[int]:
+    """The candidates fusion scores: the first `size` of the dense ranking, then those of the
+    BM25 ranking (units that match the query at all) not already in, in that order."""
+    return list(dict.fromkeys([*dense_ranked[:size], *lexical_ranked[:size]]))
 
 
 def minmax(scores: np.ndarray) -> np.ndarray:

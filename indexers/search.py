@@ -12,24 +12,19 @@ import numpy as np
 
 from codelm.errors import CodelmError, UsageError
 from indexers import store
-from indexers.fusion import fuse
+from indexers.fusion import POOL, candidate_pool, fuse
 from indexers.text import code_tokens
-
-POOL = 100  # candidates taken from each of the dense and the BM25 ranking
 
 
 class Searcher:
     """An index loaded once (model, FAISS, BM25, SQLite); `search` answers queries."""
 
-    def __init__(self, index_dir: str | Path, model: str | None = None) -> None:
+    def __init__(self, index_dir: str | Path) -> None:
         from indexers.embed import load_encoder
 
         self.index_dir = Path(index_dir)
         self.db = store.connect(self.index_dir)
         self.meta = store.searchable_meta(self.db, self.index_dir)
-        if model and model != self.meta["model"]:
-            raise CodelmError(f"the index at {index_dir} was built with model {self.meta['model']!r}, "
-                              f"not {model!r}: search without --model, or re-index with --rebuild")
         folder = self.index_dir / f"gen-{self.meta['generation']}"
         try:
             self.faiss, self.bm25 = _generation(folder)
@@ -55,9 +50,8 @@ class Searcher:
                 path_glob: str | None, weight: float | None) -> list[dict]:
         bm25 = self.bm25.scores(code_tokens(query))
         allowed = self._allowed(language, path_glob)
-        ids, dense_scores = self._dense(qvec, max(POOL, k), allowed)
-        bm25_ids = self._lexical_top(bm25, max(POOL, k), allowed)
-        pool = list(dict.fromkeys([*ids, *bm25_ids]))
+        size = max(POOL, k)
+        pool = candidate_pool(self._dense(qvec, size, allowed), self._lexical_top(bm25, size, allowed), size)
         if not pool:
             return []
         dense_all = self._vectors(pool) @ qvec
@@ -85,19 +79,18 @@ class Searcher:
             hits = hits[np.isin(self.bm25.ids[hits], np.fromiter(allowed, dtype=np.int64, count=len(allowed)))]
         return self.bm25.ids[hits[_top(bm25[hits], n)]].tolist()
 
-    def _dense(self, qvec: np.ndarray, n: int, allowed: set[int] | None) -> tuple[list[int], np.ndarray]:
+    def _dense(self, qvec: np.ndarray, n: int, allowed: set[int] | None) -> list[int]:
+        """Ids of the n nearest units (among the allowed ones), nearest first."""
         if allowed is not None:  # filtered: exact scores over the allowed units
             ids = sorted(allowed)
             scores = self._vectors(ids) @ qvec if ids else np.zeros(0)
-            top = np.argsort(-scores, kind="stable")[:n]
-            return [ids[i] for i in top], scores[top]
-        scores, ids = self.faiss.search(qvec[None], min(n, max(self.faiss.ntotal, 1)))
-        keep = ids[0] >= 0
-        return ids[0][keep].tolist(), scores[0][keep]
+            return [ids[i] for i in np.argsort(-scores, kind="stable")[:n]]
+        _, ids = self.faiss.search(qvec[None], min(n, max(self.faiss.ntotal, 1)))
+        return ids[0][ids[0] >= 0].tolist()
 
     def _vectors(self, ids: list[int]) -> np.ndarray:
         """The stored vectors of these units, from this generation's FAISS index (it keeps them
-        exactly: flat or HNSW-flat storage; 20x faster than reading SQLite's copies)."""
+        exactly: flat or HNSW-flat storage; far faster than reading SQLite's copies)."""
         return self.faiss.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 
     def _rows(self, columns: str, ids: list[int]) -> list[tuple]:
@@ -146,7 +139,7 @@ def _generation(folder: Path) -> tuple:
 @contextmanager
 def one_thread():
     """One query is too small to share among threads: with one thread torch and FAISS answer
-    it 2-20x faster (measured on 2 busy cores, where thread pools wait on each other)."""
+    it faster (on a few busy cores thread pools wait on each other)."""
     import faiss
     import torch
 

@@ -139,6 +139,12 @@ def read_meta(db: sqlite3.Connection) -> dict:
     return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
 
 
+def generation(db: sqlite3.Connection) -> int | None:
+    """The generation the index's last completed build wrote (None before the first)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    return None if row is None else json.loads(row[0])
+
+
 def searchable_meta(db: sqlite3.Connection, index_dir: Path) -> dict:
     """The meta of an index that has completed a build (a generation to search); CodelmError if not."""
     meta = read_meta(db)

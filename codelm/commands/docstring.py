@@ -68,18 +68,18 @@ def _read_pairs(path: str) -> list[dict]:
 
 
 def run_docstring(args: argparse.Namespace) -> int:
-    from codelm.tasks.docstring.infer import find_model, function_code, generate_docstrings, load_model
+    from codelm.tasks.docstring.infer import find_function, find_model, generate_docstrings, load_model
 
     if bool(args.pairs) == bool(args.file):
         raise UsageError("give a FILE with --name, or --pairs FILE.jsonl")
     if args.file and not args.name:
         raise UsageError("--name QUALNAME is required with FILE (e.g. --name Parser.parse)")
-    find_model(args.model)  # fail early, before reading inputs, when there is no model
     if args.pairs:
         rows = _read_pairs(args.pairs)
         codes = [r["code"] for r in rows]
     else:
-        codes = [function_code(args.file, args.name)]
+        codes = [find_function(args.file, args.name)]  # a wrong name is said before a missing model
+    find_model(args.model)
     model, tok = load_model(args.model)
     docs = generate_docstrings(model, tok, codes, num_beams=args.beams, max_new_tokens=args.max_tokens)
     if args.pairs:

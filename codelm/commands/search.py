@@ -115,6 +115,7 @@ def read_queries(path: str) -> list[str]:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    from codelm.tasks.search.query import search
     from indexers.search import open_searcher
 
     if (args.query is None) == (args.queries is None):
@@ -129,13 +130,8 @@ def run_search(args: argparse.Namespace) -> int:
     searcher = open_searcher(args.index)
     several_roots = len(searcher.meta.get("roots") or []) > 1
     for query in queries:
-        if args.check:
-            from codelm.tasks.search.verified import verified_search
-
-            found = verified_search(searcher, query, args.check, args.k, args.candidates, args.budget,
-                                    args.language, args.path_glob)
-        else:
-            found = {"query": query, "results": searcher.search(query, args.k, args.language, args.path_glob)}
+        found = search(searcher, query, args.k, args.language, args.path_glob, args.check or (),
+                       args.candidates, args.budget)
         if args.threshold is not None:
             found["results"] = [r for r in found["results"] if r["score"] >= args.threshold]
         if args.format == "vimgrep":

@@ -10,46 +10,6 @@ import torch
 from codelm.core.model import CodeLM
 
 
-@torch.no_grad()
-def greedy(model: CodeLM, input_ids: torch.Tensor, max_new_tokens: int, eos_id: int | None = None,
-           mode: str = "decoder", use_cache: bool = True) -> torch.LongTensor:
-    """The most likely continuation of each prompt, one argmax token at a time.
-
-    input_ids (batch, length): prompts of equal length without padding. mode "decoder" treats
-    the prompt as the start of a causal sequence; "prefix" treats it as the source that the
-    generated target attends to bidirectionally (UniXcoder's encoder-decoder mode).
-    Returns only the new tokens, (batch, n <= max_new_tokens); a row that produced eos_id is
-    filled with the pad id after it, and decoding stops once every row has. use_cache=False
-    recomputes the whole sequence each step (same tokens, slower; kept for testing).
-    """
-    if mode not in ("decoder", "prefix"):
-        raise ValueError(f"greedy decodes in mode 'decoder' or 'prefix', not {mode!r}")
-    was_training = model.training
-    model.eval()
-    batch, length = input_ids.shape
-    prefix = torch.full((batch,), length, device=input_ids.device) if mode == "prefix" else None
-    pad = model.config.pad_token_id
-    done = torch.zeros(batch, dtype=torch.bool, device=input_ids.device)
-    sequence, step_input, past, new = input_ids, input_ids, None, []
-    for _ in range(max_new_tokens):
-        if use_cache:
-            out = model(step_input, mode=mode, prefix_lengths=prefix, past_key_values=past, use_cache=True)
-            past = out.past_key_values
-        else:
-            out = model(sequence, mode=mode, prefix_lengths=prefix)
-        token = model.lm_logits(out.last_hidden_state[:, -1]).argmax(-1)
-        if eos_id is not None:
-            token = torch.where(done, torch.full_like(token, pad), token)
-            done |= token == eos_id
-        new.append(token)
-        step_input = token[:, None]
-        sequence = torch.cat([sequence, step_input], dim=1)
-        if eos_id is not None and bool(done.all()):
-            break
-    model.train(was_training)
-    return torch.stack(new, dim=1) if new else input_ids.new_empty(batch, 0)
-
-
 class _Stepper:
     """Feeds a batch of prompts and then one token per step to the model, with or without the
     key/value cache; keeps the attention mask and the cache in step with reordered rows."""
@@ -148,7 +108,7 @@ def beam_search(model: CodeLM, input_ids: torch.Tensor, max_new_tokens: int, num
         vocab = logp.shape[-1]
         total = logp + torch.tensor(scores, device=logp.device).view(-1, 1)
         top_scores, top_index = total.view(batch, k * vocab).topk(min(2 * k, k * vocab), dim=1)
-        order, new_tokens, new_scores = [], [], []
+        order, new_tokens = [], []
         for b in range(batch):
             alive: list[tuple[float, int, int]] = []
             if not done[b]:
@@ -203,6 +163,46 @@ def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> t
     return logits
 
 
+def _decode(model: CodeLM, input_ids: torch.Tensor, max_new_tokens: int, eos_id: int | None, mode: str,
+            attention_mask: torch.Tensor | None, use_cache: bool, pick) -> torch.LongTensor:
+    """One token per step for every row, chosen by `pick(logits)`; rows stop at eos_id (pad after)."""
+    was_training = model.training
+    model.eval()
+    batch = input_ids.shape[0]
+    pad = model.config.pad_token_id
+    stepper = _Stepper(model, input_ids, attention_mask, mode, use_cache)
+    done = torch.zeros(batch, dtype=torch.bool, device=input_ids.device)
+    new = []
+    for _ in range(max_new_tokens):
+        token = pick(stepper.logits())
+        if eos_id is not None:
+            token = torch.where(done, torch.full_like(token, pad), token)
+            done |= token == eos_id
+        new.append(token)
+        stepper.advance(token)
+        if eos_id is not None and bool(done.all()):
+            break
+    model.train(was_training)
+    return torch.stack(new, dim=1) if new else input_ids.new_empty(batch, 0)
+
+
+@torch.no_grad()
+def greedy(model: CodeLM, input_ids: torch.Tensor, max_new_tokens: int, eos_id: int | None = None,
+           mode: str = "decoder", use_cache: bool = True,
+           attention_mask: torch.Tensor | None = None) -> torch.LongTensor:
+    """The most likely continuation of each prompt, one argmax token at a time.
+
+    input_ids (batch, length): prompts (left-padded, with attention_mask, or of equal length).
+    mode "decoder" treats the prompt as the start of a causal sequence; "prefix" treats it as
+    the source that the generated target attends to bidirectionally (UniXcoder's
+    encoder-decoder mode). Returns only the new tokens, (batch, n <= max_new_tokens); a row
+    that produced eos_id is filled with the pad id after it, and decoding stops once every row
+    has. use_cache=False recomputes the whole sequence each step (same tokens, slower).
+    """
+    return _decode(model, input_ids, max_new_tokens, eos_id, mode, attention_mask, use_cache,
+                   lambda logits: logits.argmax(-1))
+
+
 @torch.no_grad()
 def sample(model: CodeLM, input_ids: torch.Tensor, max_new_tokens: int, eos_id: int | None = None,
            mode: str = "decoder", temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
@@ -213,23 +213,9 @@ def sample(model: CodeLM, input_ids: torch.Tensor, max_new_tokens: int, eos_id: 
     torch.Generator), so a seeded generator gives the same tokens on every device."""
     if temperature <= 0:
         raise ValueError("temperature must be > 0; use greedy for argmax decoding")
-    was_training = model.training
-    model.eval()
-    batch = input_ids.shape[0]
-    pad = model.config.pad_token_id
-    stepper = _Stepper(model, input_ids, attention_mask, mode, use_cache)
-    done = torch.zeros(batch, dtype=torch.bool, device=input_ids.device)
-    new = []
-    for _ in range(max_new_tokens):
-        logits = filter_logits(stepper.logits() / temperature, top_k, top_p)
-        probs = logits.softmax(-1).cpu()
-        token = torch.multinomial(probs, 1, generator=generator).squeeze(1).to(input_ids.device)
-        if eos_id is not None:
-            token = torch.where(done, torch.full_like(token, pad), token)
-            done |= token == eos_id
-        new.append(token)
-        stepper.advance(token)
-        if eos_id is not None and bool(done.all()):
-            break
-    model.train(was_training)
-    return torch.stack(new, dim=1) if new else input_ids.new_empty(batch, 0)
+
+    def pick(logits: torch.Tensor) -> torch.Tensor:
+        probs = filter_logits(logits / temperature, top_k, top_p).softmax(-1).cpu()
+        return torch.multinomial(probs, 1, generator=generator).squeeze(1).to(input_ids.device)
+
+    return _decode(model, input_ids, max_new_tokens, eos_id, mode, attention_mask, use_cache, pick)

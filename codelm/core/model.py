@@ -22,13 +22,14 @@ from codelm.core.config import ModelConfig
 
 KV = tuple[torch.Tensor, torch.Tensor]  # (keys, values), each (batch, heads, length, head_dim)
 MODES = ("encoder", "decoder", "prefix")
-ACTIVATIONS = {
-    "gelu": F.gelu,
-    "gelu_new": partial(F.gelu, approximate="tanh"),
-    "gelu_pytorch_tanh": partial(F.gelu, approximate="tanh"),
-    "relu": F.relu,
-    "silu": F.silu,
-}
+
+
+def activation(name: str):
+    """The function of an activation that ModelConfig accepts (`config.ACTIVATIONS`): exact gelu,
+    the tanh approximation under both of its transformers names, relu, silu."""
+    if name.startswith("gelu"):
+        return F.gelu if name == "gelu" else partial(F.gelu, approximate="tanh")
+    return getattr(F, name)
 
 
 @dataclass
@@ -107,7 +108,7 @@ class Block(nn.Module):
         self.ffn_in = nn.Linear(c.hidden_size, c.intermediate_size)
         self.ffn_out = nn.Linear(c.intermediate_size, c.hidden_size)
         self.ffn_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
-        self.act = ACTIVATIONS[c.hidden_act]
+        self.act = activation(c.hidden_act)
         self.dropout = nn.Dropout(c.hidden_dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, is_causal: bool,
@@ -131,7 +132,7 @@ class MaskedLMHead(nn.Module):
         self.dense = nn.Linear(c.hidden_size, c.hidden_size)
         self.norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
         # transformers' RoBERTa head always uses exact gelu; BERT's uses hidden_act
-        self.act = F.gelu if c.layout == "roberta" else ACTIVATIONS[c.hidden_act]
+        self.act = F.gelu if c.layout == "roberta" else activation(c.hidden_act)
         self.bias = nn.Parameter(torch.zeros(c.vocab_size))
         self.decoder = None if c.tie_word_embeddings else nn.Linear(c.hidden_size, c.vocab_size, bias=False)
 
@@ -146,7 +147,7 @@ class DiscriminatorHead(nn.Module):
     def __init__(self, c: ModelConfig) -> None:
         super().__init__()
         self.dense = nn.Linear(c.hidden_size, c.hidden_size)
-        self.act = ACTIVATIONS[c.hidden_act]
+        self.act = activation(c.hidden_act)
         self.out = nn.Linear(c.hidden_size, 1)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -222,9 +223,7 @@ class CodeLM(nn.Module):
         """Vocabulary logits of hidden states h (..., hidden); pass only the positions you need."""
         return self.mlm(h, self.embeddings.word.weight)
 
-    def lm_logits(self, h: torch.Tensor) -> torch.Tensor:
-        """Next-token logits: the masked-LM head, shared as in UniXcoder."""
-        return self.mlm(h, self.embeddings.word.weight)
+    lm_logits = mlm_logits  # next-token logits: the masked-LM head, shared as in UniXcoder
 
     def discriminator_logits(self, h: torch.Tensor) -> torch.Tensor:
         """One replaced-token logit per position: (..., hidden) -> (...)."""

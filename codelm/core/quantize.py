@@ -45,8 +45,8 @@ class Int8Linear(nn.Module):
         x = x.reshape(-1, shape[-1])
         if not self.per_row:
             return torch.ops.quantized.linear_dynamic(x, self.packed).reshape(*shape[:-1], self.out_features)
-        # each row's largest magnitude, the same value as vector_norm(inf): on 2048 x 1536
-        # activations two plain reductions took 0.4 ms here, vector_norm 5.6 ms, aminmax 5.0 ms
+        # each row's largest magnitude, the same value as vector_norm(inf), by two plain
+        # reductions (far cheaper here than vector_norm or aminmax)
         r = torch.maximum(x.amax(1, keepdim=True), x.amin(1, keepdim=True).neg_()).clamp_(min=1e-6)
         y = torch.ops.quantized.linear_dynamic(x / r, self.packed)
         return torch.addcmul(self.bias, y, r).reshape(*shape[:-1], self.out_features)

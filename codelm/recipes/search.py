@@ -1,11 +1,12 @@
-"""The `search` recipe (`codelm train search`), fine-tuning a search encoder: MiniLM (or another checkpoint), the contrastive objective,
-the shared trainer, on the docstring-code pairs of a `codelm corpus` directory.
+"""The `search` recipe (`codelm train search`), fine-tuning a search encoder: MiniLM (or another
+checkpoint), the contrastive objective, the shared trainer, on the docstring-code pairs of a
+`codelm corpus` directory.
 
 The output directory is a complete encoder: weights (transformers layout) plus the base
 model's tokenizer files, so `indexers.embed.Encoder(out)` and `codelm index --model OUT` use it.
-With `train_layers` only the top blocks learn (2 of MiniLM's 6: 1.46x the pairs/s of all 6
-at 128 tokens on 2 CPU threads), and `write_delta` stores just those blocks over the base:
-how the default encoder "minilm-code" ships in 10.6 MB.
+With `train_layers` only the top blocks learn (faster steps, and a small delta), and
+`write_delta` stores just those blocks over the base: how the default encoder "minilm-code"
+ships.
 """
 
 from __future__ import annotations

@@ -40,12 +40,13 @@ def load_model(model_dir: str | Path | None = None) -> tuple[Any, Any]:
     return load_pretrained(path), tok
 
 
-def function_code(path: str | Path, qualname: str) -> str:
-    """The source of function `qualname` in the file at `path`, docstring removed."""
-    from indexers.corpus import code_without_docstring
+def find_function(path: str | Path, qualname: str) -> Any:
+    """The function or method `qualname` of the file at `path`, as extracted (`CodeUnit`)."""
     from indexers.extract import extract_file, language_for
 
     path = Path(path)
+    if path.is_dir():
+        raise CodelmError(f"{path}: is a directory; give the source file that holds the function")
     if not path.is_file():
         raise CodelmError(f"{path}: no such file")
     language = language_for(path)
@@ -54,29 +55,34 @@ def function_code(path: str | Path, qualname: str) -> str:
     units = [u for u in extract_file(path, path.name, language) if u.kind != "class"]
     for unit in units:
         if unit.name == qualname:
-            return code_without_docstring(unit)
+            return unit
     known = ", ".join(u.name for u in units[:8]) or "none"
     raise CodelmError(f"{path}: no function {qualname!r} (functions: {known}); give --name as Class.method")
 
 
-def docstring_source(code: str, language: str = "python") -> str:
-    """The prompt text asking for the docstring of `code`."""
-    from codelm.tasks.docstring.prompt import DOCSTRING, features_of, source_text
+def docstring_source(function: str | Any, language: str = "python") -> str:
+    """The prompt asking for the docstring of a function: its source (docstring removed) or
+    its extracted unit, which is used as it is (no second parse)."""
+    from codelm.tasks.docstring.prompt import DOCSTRING, features_of, source_text, unit_features
 
-    try:
-        features = features_of(code, "", language)
-    except CodelmError:
-        features = None
+    if isinstance(function, str):
+        try:
+            features = features_of(function, "", language)
+        except CodelmError:
+            features = None
+    else:
+        features = unit_features(function)
     if features is None:
+        code = function if isinstance(function, str) else function.code
         return f"# target docstring\n{code.strip()}"
     return source_text(features, *DOCSTRING)
 
 
-def generate_docstrings(model: Any, tokenizer: Any, codes: Sequence[str], num_beams: int = 4,
+def generate_docstrings(model: Any, tokenizer: Any, functions: Sequence[str | Any], num_beams: int = 4,
                         max_new_tokens: int = 48, batch_size: int = 32, length_penalty: float = 1.0,
                         no_repeat_ngram_size: int = 3, use_cache: bool = True) -> list[str]:
-    """One docstring summary per function source, in order, on one line."""
-    texts = generate_texts(model, tokenizer, [docstring_source(c) for c in codes], num_beams, max_new_tokens,
+    """One docstring summary per function (its source, or its extracted unit), in order, on one line."""
+    texts = generate_texts(model, tokenizer, [docstring_source(f) for f in functions], num_beams, max_new_tokens,
                            batch_size, length_penalty, no_repeat_ngram_size, use_cache)
     return [" ".join(t.split()) for t in texts]
 

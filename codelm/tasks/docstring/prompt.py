@@ -32,18 +32,22 @@ DIRECTIONS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 DOCSTRING = DIRECTIONS[0]
 
 
+def unit_features(unit: Any, docstring: str = "") -> dict[str, str] | None:
+    """{"signature", "docstring", "body"} of an extracted function (`indexers.units.CodeUnit`),
+    the body indented by four spaces; None when it has no signature."""
+    if not unit.signature:
+        return None
+    body = textwrap.indent(textwrap.dedent(unit.body).strip("\n"), "    ")
+    return {"signature": unit.signature.strip(), "docstring": " ".join(docstring.split()), "body": body}
+
+
 def features_of(code: str, docstring: str = "", language: str = "python") -> dict[str, str] | None:
-    """{"signature", "docstring", "body"} of the first function in `code` (a corpus record's
-    code, docstring removed), with the body indented by four spaces; None when no function."""
+    """`unit_features` of the first function in `code` (a corpus record's code, docstring
+    removed); None when there is no function."""
     from indexers.extract import extract_text
 
     units = [u for u in extract_text(code, "function.py", language) if u.kind != "class"]
-    if not units or not units[0].signature:
-        return None
-    unit = units[0]
-    body = textwrap.indent(textwrap.dedent(unit.body).strip("\n"), "    ")
-    return {"signature": unit.signature.strip(), "docstring": " ".join(docstring.split()),
-            "body": body}
+    return unit_features(units[0], docstring) if units else None
 
 
 def _layout(features: dict[str, str], names: Iterable[str]) -> str:

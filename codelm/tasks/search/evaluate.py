@@ -3,7 +3,7 @@
 An evaluation set is (queries, candidate texts, the index of each query's one answer). Every
 system ranks all candidates for every query: BM25 over `indexers.text.code_tokens`, dense
 by cosine of `indexers.embed.Encoder` vectors, hybrid by `indexers.fusion.fuse` over the
-pool of both lists' top POOL candidates, as `indexers.search.Searcher` does. Metrics
+pool of both lists' top candidates (`indexers.fusion.candidate_pool`), as `indexers.search.Searcher` does. Metrics
 (one relevant candidate per query, rank counted from 1): MRR@k, recall@1/5/10 and NDCG@10
 (1 / log2(rank + 1) when rank <= 10: the ideal DCG is 1).
 """
@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-
-POOL = 100
 
 
 @dataclass
@@ -76,14 +74,14 @@ def dense_scores(eval_set: EvalSet, model: str) -> np.ndarray:
 
 
 def hybrid_scores(dense: np.ndarray, bm25: np.ndarray, weight: float | None = None) -> np.ndarray:
-    """Fused scores inside each query's pool (top POOL of each list); -inf outside it."""
-    from indexers.fusion import fuse
+    """Fused scores inside each query's candidate pool, as the Searcher fuses; -inf outside it."""
+    from indexers.fusion import POOL, candidate_pool, fuse
 
     out = np.full(dense.shape, -np.inf, dtype=np.float32)
     for i in range(dense.shape[0]):
-        top_dense = np.argsort(-dense[i], kind="stable")[:POOL]
-        top_bm25 = [j for j in np.argsort(-bm25[i], kind="stable")[:POOL] if bm25[i, j] > 0]
-        pool = np.array(list(dict.fromkeys([*top_dense.tolist(), *map(int, top_bm25)])))
+        top_dense = np.argsort(-dense[i], kind="stable")[:POOL].tolist()
+        top_bm25 = [int(j) for j in np.argsort(-bm25[i], kind="stable")[:POOL] if bm25[i, j] > 0]
+        pool = np.array(candidate_pool(top_dense, top_bm25))
         out[i, pool] = fuse(dense[i, pool], bm25[i, pool], weight)
     return out
 

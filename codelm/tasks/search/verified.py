@@ -22,7 +22,7 @@ from codelm.errors import CodelmError, UsageError
 from codelm.tasks.search.signatures import Calls, calls_of_f, signature_problem
 
 
-POOL = 5  # search results read per candidate: candidates are the first that can take the call
+RESULTS_PER_CANDIDATE = 5  # search results read per candidate: candidates are the first that can take the call
 
 
 @dataclass
@@ -170,7 +170,7 @@ def verified_search(searcher: Any, query: str, checks: list[str], k: int = 10, c
     roots = searcher.meta.get("roots") or []
     if not roots:
         raise CodelmError("the index does not record its repository's root: re-index with `codelm index PATH`")
-    results = searcher.search(query, max(k, POOL * candidates), language, path_glob)
+    results = searcher.search(query, max(k, RESULTS_PER_CANDIDATE * candidates), language, path_glob)
     ranked = check_candidates(roots[0], results, plan)
     unchecked = [{"path": r["path"], "name": r["name"], "reason": r["unchecked"]}
                  for r in ranked if r.get("unchecked") and r["unchecked"] != "not among the candidates"]

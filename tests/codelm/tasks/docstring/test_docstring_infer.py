@@ -8,7 +8,7 @@ import math
 import pytest
 
 from codelm.tasks.docstring.evaluate import evaluate
-from codelm.tasks.docstring.infer import docstring_source, function_code, generate_docstrings, load_model
+from codelm.tasks.docstring.infer import docstring_source, find_function, generate_docstrings, load_model
 from codelm.errors import CodelmError
 
 SOURCE = '''class Parser:
@@ -37,14 +37,20 @@ def corpus(tmp_path_factory):
     return out
 
 
-def test_function_code_and_prompt(tmp_path):
+def test_find_function_and_prompt(tmp_path):
+    from indexers.corpus import code_without_docstring
+
     path = tmp_path / "mod.py"
     path.write_text(SOURCE)
-    code = function_code(path, "Parser.parse")
+    unit = find_function(path, "Parser.parse")
+    code = code_without_docstring(unit)
     assert code == "def parse(self, text):\n    tree = Tree(text)\n    return tree.root\n"
-    assert docstring_source(code) == "# target docstring\ndef parse(self, text):\n    tree = Tree(text)\n    return tree.root"
+    prompt = "# target docstring\ndef parse(self, text):\n    tree = Tree(text)\n    return tree.root"
+    assert docstring_source(code) == prompt and docstring_source(unit) == prompt  # the unit, unparsed again
     with pytest.raises(CodelmError, match="no function 'parse'"):
-        function_code(path, "parse")
+        find_function(path, "parse")
+    with pytest.raises(CodelmError, match="is a directory"):
+        find_function(tmp_path, "parse")
 
 
 def test_batched_generation_matches_one_at_a_time(tiny_model_dir, one_thread):
