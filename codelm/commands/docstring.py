@@ -16,12 +16,28 @@ with teacher-forced cross-entropy in prefix mode (one set of weights as encoder-
 Trainer settings (lr, batch_size, warmup_steps, precision, ...) are given as key=value."""
 
 
+DOCSTRING_HELP = """Writes a docstring summary for one function (FILE --name), for each line of a
+JSONL file (--pairs), or into a Python file where docstrings are missing (FILE --missing: shown
+as a unified diff, or written with --write), in the file's own indentation and quote style.
+
+examples:
+  codelm docstring mod.py --name Parser.parse
+  codelm docstring mod.py --missing --diff | less
+  codelm docstring mod.py --missing --write --name Parser.parse"""
+
+
 def register(commands) -> None:
     """Add this area's subcommands."""
     p = commands.add("docstring", "write a docstring for a function", "codelm docstring mod.py --name Parser.parse",
-                     run_docstring)
+                     run_docstring, description=DOCSTRING_HELP)
     p.add_argument("file", nargs="?", help="source file holding the function")
     p.add_argument("--name", help="qualified name of the function (Class.method)")
+    p.add_argument("--missing", action="store_true",
+                   help="document every function and method of FILE that has no docstring (with --name: that one)")
+    p.add_argument("--diff", action="store_true", help="with --missing: print the change as a unified diff (the default)")
+    p.add_argument("--write", action="store_true", help="with --missing: write the docstrings into FILE "
+                   "(refused if the file changed meanwhile)")
+    p.add_argument("--force", action="store_true", help="with --missing: replace existing docstrings too")
     p.add_argument("--pairs", metavar="FILE.jsonl", help='JSONL of {"code", "id"?}: one docstring per line')
     p.add_argument("--model", help="docstring model directory (from `codelm train docstring`)")
     p.add_argument("--beams", type=int, default=4, help="beam width")
@@ -72,6 +88,10 @@ def run_docstring(args: argparse.Namespace) -> int:
 
     if bool(args.pairs) == bool(args.file):
         raise UsageError("give a FILE with --name, or --pairs FILE.jsonl")
+    if (args.diff or args.write or args.force) and not args.missing:
+        raise UsageError("--diff, --write and --force go with --missing")
+    if args.missing:
+        return _document_file(args)
     if args.file and not args.name:
         raise UsageError("--name QUALNAME is required with FILE (e.g. --name Parser.parse)")
     if args.pairs:
@@ -121,4 +141,31 @@ def run_eval(args: argparse.Namespace) -> int:
             print(f"{name:10s} BLEU-4 {s['bleu']:6.2f}  ROUGE-L {s['rouge_l']:6.2f}  exact {s['exact_match']:6.2f}")
     if "body_parses" in result:
         print(f"generated bodies that parse: {result['body_parses']:.1f}%")
+    return 0
+
+
+def _document_file(args: argparse.Namespace) -> int:
+    """`--missing`: docstrings for the undocumented functions of FILE, as a diff or written."""
+    from codelm.tasks.docstring.infer import find_model, generate_docstrings, load_model
+    from codelm.tasks.docstring.insert import document_file, unified_diff, write_if_unchanged
+
+    if args.diff and args.write:
+        raise UsageError("give --diff or --write, not both")
+    find_model(args.model)
+    loaded: list = []
+
+    def write(units):
+        if not loaded:
+            loaded.extend(load_model(args.model))
+        return generate_docstrings(*loaded, units, num_beams=args.beams, max_new_tokens=args.max_tokens)
+
+    change = document_file(args.file, write, {args.name} if args.name else None, args.force)
+    if args.write and change.docstrings:
+        write_if_unchanged(change.path, change.after, change.read_digest)
+    if args.json:
+        print(json.dumps({"path": str(change.path), "docstrings": change.docstrings, "written": bool(args.write)}))
+    elif not args.write:
+        sys.stdout.write(unified_diff(change.before, change.after, str(change.path)))
+    verb = "wrote" if args.write else "would write"
+    print(f"{verb} {len(change.docstrings)} docstrings in {change.path}", file=sys.stderr)
     return 0

@@ -112,3 +112,23 @@ def test_body_parse_rate_counts_bodies_that_parse(monkeypatch):
                {"code": "def undocumented(a):\n    return a\n", "nl": ""}]
     assert docgen.body_parse_rate(None, None, records) == 50.0
     assert prompts[0] == '# target body\ndef add(a, b):\n    """Add two numbers."""'
+
+
+def test_docstring_missing_diff_then_write(tmp_path, tiny_model_dir, codelm_cli):
+    import ast
+
+    path = tmp_path / "mod.py"
+    path.write_text(SOURCE)
+    args = ("docstring", str(path), "--missing", "--model", str(tiny_model_dir), "--beams", "1", "--max-tokens", "4")
+    diff = codelm_cli(*args, "--diff")
+    assert diff.returncode == 0, diff.stderr
+    assert path.read_text() == SOURCE and "would write" in diff.stderr
+    if diff.stdout:  # an untrained model may say nothing, which writes nothing
+        assert diff.stdout.startswith(f"--- a/{path}\n+++ b/{path}\n")
+    done = codelm_cli(*args, "--write", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["written"] is True and set(report["docstrings"]) <= {"add", "Parser.parse"}
+    ast.parse(path.read_text())
+    assert codelm_cli(*args, "--diff", "--write").returncode == 2
+    assert codelm_cli("docstring", str(path), "--name", "add", "--force").returncode == 2
