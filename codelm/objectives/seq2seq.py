@@ -2,19 +2,9 @@
 
 Examples are prepared by the task (`codelm.tasks.docstring.prompt`): {"source", "target"} id lists.
 
-A function has three features: signature, docstring (its summary), body. Each *direction*
-translates some of them into others; the source text names the target with a control comment
-on its first line, and lays the given features out as they appear in code:
-
-    # target docstring                 # target signature and body
-    def parse(self, text):             \"\"\"Parse the text.\"\"\"
-        return Parser(text).run()
-
-Identifiers, case and whitespace are kept (the code tokenizer is lossless). As token ids, a
-source is `[CLS] <encoder-decoder> source [SEP]` and a target is `target [EOS]`; the model
-reads the source in prefix mode (bidirectionally) and the target causally after it. In a
-batch, sources are LEFT-padded so every row's last source token sits just before its target
-(the same layout batched generation uses), and targets are right-padded.
+The model reads the source in prefix mode (bidirectionally) and the target causally after it.
+In a batch, sources are LEFT-padded so every row's last source token sits just before its
+target (the same layout batched generation uses), and targets are right-padded.
 """
 
 from __future__ import annotations

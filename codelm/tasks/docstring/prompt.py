@@ -12,9 +12,8 @@ on its first line, and lays the given features out as they appear in code:
 
 Identifiers, case and whitespace are kept (the code tokenizer is lossless). As token ids, a
 source is `[CLS] <encoder-decoder> source [SEP]` and a target is `target [EOS]`; the model
-reads the source in prefix mode (bidirectionally) and the target causally after it. In a
-batch, sources are LEFT-padded so every row's last source token sits just before its target
-(the same layout batched generation uses), and targets are right-padded.
+reads the source in prefix mode (bidirectionally) and the target causally after it
+(`codelm.objectives.seq2seq`).
 """
 
 from __future__ import annotations
