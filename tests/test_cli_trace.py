@@ -18,7 +18,8 @@ def test_json_one_line_per_file_in_order(tmp_path, codelm_cli):
     assert proc.returncode == 0, proc.stderr
     first, second = [json.loads(line) for line in proc.stdout.splitlines()]
     assert first == {"path": ok, "status": "ok", "stdout": "2\n", "error": None, "truncated": False,
-                     "steps": [{"line": 1, "state": {"x": "1"}}, {"line": 2, "state": {"x": "1"}, "output": "2\n"}]}
+                     "steps": [{"line": 1, "state": {"x": "1"}, "function": "<module>", "depth": 0},
+                               {"line": 2, "state": {"x": "1"}, "output": "2\n", "function": "<module>", "depth": 0}]}
     assert (second["path"], second["status"], second["error"]) == (bad, "exception", "ZeroDivisionError: division by zero")
 
 

@@ -6,8 +6,10 @@
  * the frame's open step (the locals after the line ran) and opens the next. Values are shown
  * by the rules of tracer.reprs (_ctrace_reprs.h).
  *
- * A traced frame's record (its open step and last state) is its `f_trace`, which CPython leaves
- * to the trace function; frames of other files get `f_trace_lines = 0`: no line events.
+ * A traced frame's record (its open step, last state and call depth) is its `f_trace`, which
+ * CPython leaves to the trace function; frames of other files get `f_trace_lines = 0`: no line
+ * events. At the first line event after a call or return of a traced frame, (step, the code's
+ * qualified name, its depth) is appended to `frames`: where the steps' function changes.
  * On an error the tracer switches itself off, as CPython does with a Python trace function,
  * and the exception surfaces in the program.
  */
@@ -27,6 +29,9 @@
 #include "internal/pycore_frame.h"
 #undef Py_BUILD_CORE
 
+/* what tracer.recorder checks: an older build in place is not used (it records no `frames`) */
+#define CTRACE_VERSION 2
+
 typedef struct {
     PyObject_HEAD
     Py_ssize_t step;   /* the open step (index into lines), -1: none */
@@ -37,13 +42,16 @@ typedef struct {
                         * binds, their fast-local indices)); NULL: module or class body, or cells */
     int unstable;      /* a value of the state may change in place */
     int dirty;         /* an exception passed since the state was taken whole */
+    Py_ssize_t depth;  /* traced frames below this one on the stack (the module body: 0) */
 } FrameRec;
 
 typedef struct {
     PyObject_HEAD
-    PyObject *filename, *lines, *states, *names, *name_index, *cache, *plans, *stable;
+    PyObject *filename, *lines, *states, *names, *frames, *name_index, *cache, *plans, *stable;
     PyObject *value_text, *line_binds, *abort, *limit_obj, *too_long;
     Py_ssize_t limit, max_steps;
+    Py_ssize_t depth;                 /* traced frames now on the stack */
+    char switched;                    /* a traced frame was called or returned since the last line */
     PyObject *last_code, *last_plan;  /* borrowed from plans: the code of the last call event */
     PyObject *last_names, *last_index;  /* borrowed: the names of the last state made, their index */
     char failed;                      /* switched off after an error */
@@ -254,6 +262,8 @@ static int on_call(Tracer *t, PyFrameObject *frame) {
     r->state = NULL;
     r->plan = plan == Py_None ? NULL : Py_NewRef(plan);
     r->unstable = r->dirty = 0;
+    r->depth = t->depth++;
+    t->switched = 1;
     Py_XSETREF(frame->f_trace, (PyObject *)r);  /* the frame owns its record */
     return 0;
 error:
@@ -279,6 +289,21 @@ static int close_step(Tracer *t, FrameRec *r, PyFrameObject *frame) {
     if (PyList_SetItem(t->states, r->step, state) < 0)  /* steals state */
         return -1;
     r->step = -1;
+    return 0;
+}
+
+/* `frames` gets (step, qualified name of the frame's code, its depth): the steps from this one
+ * on run there */
+static int add_frame(Tracer *t, FrameRec *r, PyFrameObject *frame) {
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    PyObject *entry = Py_BuildValue("(nOn)", r->step, code->co_qualname, r->depth);
+    Py_DECREF(code);
+    if (entry == NULL || PyList_Append(t->frames, entry) < 0) {
+        Py_XDECREF(entry);
+        return -1;
+    }
+    Py_DECREF(entry);
+    t->switched = 0;
     return 0;
 }
 
@@ -318,9 +343,13 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
         } else {
             r->step = PyList_GET_SIZE(t->lines) - 1;
             r->line = lineno;
+            if (t->switched && t->frames != NULL)
+                err = add_frame(t, r, frame);
         }
         Py_XDECREF(line);
     } else if (err == 0 && what == PyTrace_RETURN) {
+        t->depth--;
+        t->switched = 1;
         Py_CLEAR(frame->f_trace);
     }
     Py_DECREF(r);
@@ -336,7 +365,7 @@ done:
 }
 
 
-#define OBJECT_FIELDS(X) X(filename) X(lines) X(states) X(names) X(name_index) X(cache) X(plans) X(stable) \
+#define OBJECT_FIELDS(X) X(filename) X(lines) X(states) X(names) X(frames) X(name_index) X(cache) X(plans) X(stable) \
     X(value_text) X(line_binds) X(abort) X(limit_obj) X(too_long)
 #define VISIT(field) Py_VISIT(t->field);
 #define CLEAR(field) Py_CLEAR(t->field);
@@ -360,18 +389,22 @@ static void tracer_dealloc(Tracer *t) {
 
 static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
     static char *kw[] = {"filename", "lines", "states", "names", "cache", "stable", "value_text",
-                         "line_binds", "abort", "limit", "max_steps", NULL};
+                         "line_binds", "abort", "limit", "max_steps", "frames", NULL};
     PyObject *filename, *lines, *states, *names, *cache, *stable, *value_text, *line_binds, *abort;
+    PyObject *frames = NULL;
     Py_ssize_t limit, max_steps;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!O!O!O!OOOnn", kw, &filename, &PyList_Type, &lines,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!O!O!O!OOOnn|O!", kw, &filename, &PyList_Type, &lines,
                                      &PyList_Type, &states, &PyList_Type, &names, &PyDict_Type, &cache,
                                      &PyFrozenSet_Type, &stable, &value_text, &line_binds, &abort, &limit,
-                                     &max_steps))
+                                     &max_steps, &PyList_Type, &frames))
         return -1;
     if (limit < 4)  /* "..." plus a character */
         return PyErr_SetString(PyExc_ValueError, "limit must be at least 4"), -1;
     tracer_clear(t);
     t->failed = 0;
+    t->depth = 0;
+    t->switched = 0;
+    t->frames = Py_XNewRef(frames);
     t->filename = Py_NewRef(filename);
     t->lines = Py_NewRef(lines);
     t->states = Py_NewRef(states);
@@ -419,7 +452,7 @@ static PyTypeObject TracerType = {
     .tp_methods = tracer_methods,
     .tp_members = tracer_members,
     .tp_doc = "Tracer(filename, lines, states, names, cache, stable, value_text, line_binds, abort, limit, "
-              "max_steps): the recorder's trace function in C.",
+              "max_steps, frames=None): the recorder's trace function in C.",
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "tracer._ctrace",
@@ -433,7 +466,8 @@ PyMODINIT_FUNC PyInit__ctrace(void) {
     PyObject *m = PyModule_Create(&module);
     if (m == NULL || S_AT == NULL || S_ELLIPSIS == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(m, "Tracer", (PyObject *)&TracerType) < 0 ||
+    if (PyModule_AddIntConstant(m, "VERSION", CTRACE_VERSION) < 0 ||
+        PyModule_AddObjectRef(m, "Tracer", (PyObject *)&TracerType) < 0 ||
         PyModule_AddObjectRef(m, "FrameRec", (PyObject *)&FrameRecType) < 0) {
         Py_DECREF(m);
         return NULL;

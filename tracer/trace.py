@@ -3,7 +3,7 @@
     >>> trace_source("x = 1\\nx += 2\\n").steps[1].state
     {'x': '3'}
 
-The record is `tracer.schema.Trace`; shared/CONTRACT.md gives its JSON. The child side lives in
+The record is `tracer.schema.Trace`; docs/traces.md specifies its JSON. The child side lives in
 `tracer.recorder` (what a step and a state are), the limits in `tracer.sandbox.Limits`.
 """
 
@@ -69,4 +69,15 @@ def read_steps(value: dict) -> list[Step]:
                  for line, state in zip(value["lines"], value["states"])]
     for i, text in value["outputs"]:
         steps[i].output = str(text)
+    frames = value.get("frames") or []
+    ends = [int(start) for start, _, _ in frames[1:]] + [len(steps)]
+    for (start, name, depth), end in zip(frames, ends):
+        name, depth = function_name(str(name)), int(depth)
+        for step in steps[int(start):end]:
+            step.function, step.depth = name, depth
     return steps
+
+
+def function_name(qualname: str) -> str:
+    """A code object's qualified name as the traces show it: `outer.<locals>.inner` -> `outer.inner`."""
+    return qualname.replace(".<locals>", "")
