@@ -106,3 +106,6 @@ def test_codeexecutor_format(tmp_path, codelm_cli):
     proc = codelm_cli("trace", prog, "--format", "codeexecutor")
     assert proc.stdout.strip() == ("<line> <0> <state> x : [ 1 , 2 ] </state> "
                                    "<line> <1> <state> x : [ 1 , 2 ] </state> <output> [ 1 , 2 ]")
+    bad = write(tmp_path, "bad.py", "x = 1\ny = x / 0\n")
+    proc = codelm_cli("trace", bad, "--format", "codeexecutor")
+    assert proc.stdout.strip().endswith("</state> <exception> ZeroDivisionError : division by zero")
