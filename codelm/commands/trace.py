@@ -141,7 +141,7 @@ def run_trace_eval(args: argparse.Namespace) -> int:
 def _register_dataset_trace(commands) -> None:
     p = commands.add("dataset trace", "build an execution-trace dataset (JSONL shards, train/valid/test)",
                      "codelm dataset trace --kind singleline --out data/single --limit 1000", run_dataset_trace,
-                     description="Build an execution-trace dataset; the record schema is in tracer/DATASETS.md.")
+                     description="Build an execution-trace dataset; the record schema is in docs/traces.md.")
     p.add_argument("--kind", required=True, choices=("singleline", "tutorial", "codenet"),
                    help="singleline: generated programs; tutorial: a directory of .py files; "
                         "codenet: PROBLEM/*.py solutions with PROBLEM/input*.txt")
