@@ -8,8 +8,9 @@ files, core dumps; processes only when asked, see `Limits.max_procs`), runs in a
 inside a fresh temporary directory (removed afterwards) with an audit hook refusing writes
 outside it, processes, sockets and ctypes (host and user names get a made-up answer), calls
 `function(payload)` and sends back its JSON-able result. The parent enforces the wall-clock
-limit by killing the whole process group and reads stdout, stderr and the result with size caps. At the limit the child first gets
-SIGUSR1, on which it sends what it has (a tracer sends the steps so far), and one more second.
+limit by killing the whole process group and reads stdout, stderr and the result with size
+caps. At the limit the child first gets SIGUSR1, on which it sends what it has (a tracer sends
+the steps so far), and one more second.
 """
 
 from __future__ import annotations
