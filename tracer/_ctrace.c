@@ -8,8 +8,9 @@
  *
  * A traced frame's record (its open step, last state and call depth) is its `f_trace`, which
  * CPython leaves to the trace function; frames of other files get `f_trace_lines = 0`: no line
- * events. At the first line event after a call or return of a traced frame, (step, the code's
- * qualified name, its depth) is appended to `frames`: where the steps' function changes.
+ * events. At the first line event after a call or return of a traced frame, (step, code, depth)
+ * is noted in a C array (no Python object made: calls stay cheap); `frames()` gives the notes
+ * as (step, the code's qualified name, depth) tuples: where the steps' function changes.
  * On an error the tracer switches itself off, as CPython does with a Python trace function,
  * and the exception surfaces in the program.
  */
@@ -33,6 +34,11 @@
 #define CTRACE_VERSION 2
 
 typedef struct {
+    Py_ssize_t step, depth;
+    PyCodeObject *code;  /* borrowed: `plans` keeps every traced code alive */
+} Segment;
+
+typedef struct {
     PyObject_HEAD
     Py_ssize_t step;   /* the open step (index into lines), -1: none */
     int line;          /* its line */
@@ -47,11 +53,14 @@ typedef struct {
 
 typedef struct {
     PyObject_HEAD
-    PyObject *filename, *lines, *states, *names, *frames, *name_index, *cache, *plans, *stable;
+    PyObject *filename, *lines, *states, *names, *name_index, *cache, *plans, *stable;
     PyObject *value_text, *line_binds, *abort, *limit_obj, *too_long;
     Py_ssize_t limit, max_steps;
     Py_ssize_t depth;                 /* traced frames now on the stack */
     char switched;                    /* a traced frame was called or returned since the last line */
+    char record_frames;               /* note where the steps' frame changes */
+    Segment *segments;                /* those notes: n_segments of them, room for max_segments */
+    Py_ssize_t n_segments, max_segments;
     PyObject *last_code, *last_plan;  /* borrowed from plans: the code of the last call event */
     PyObject *last_names, *last_index;  /* borrowed: the names of the last state made, their index */
     char failed;                      /* switched off after an error */
@@ -292,17 +301,20 @@ static int close_step(Tracer *t, FrameRec *r, PyFrameObject *frame) {
     return 0;
 }
 
-/* `frames` gets (step, qualified name of the frame's code, its depth): the steps from this one
- * on run there */
+/* note that the steps from r's open step on run in `frame` (its code, r's depth) */
 static int add_frame(Tracer *t, FrameRec *r, PyFrameObject *frame) {
-    PyCodeObject *code = PyFrame_GetCode(frame);
-    PyObject *entry = Py_BuildValue("(nOn)", r->step, code->co_qualname, r->depth);
-    Py_DECREF(code);
-    if (entry == NULL || PyList_Append(t->frames, entry) < 0) {
-        Py_XDECREF(entry);
-        return -1;
+    if (t->n_segments == t->max_segments) {
+        Py_ssize_t room = t->max_segments ? 2 * t->max_segments : 256;
+        Segment *grown = PyMem_Realloc(t->segments, room * sizeof(Segment));
+        if (grown == NULL)
+            return PyErr_NoMemory(), -1;
+        t->segments = grown;
+        t->max_segments = room;
     }
-    Py_DECREF(entry);
+    Segment *at = &t->segments[t->n_segments++];
+    at->step = r->step;
+    at->depth = r->depth;
+    at->code = frame->f_frame->f_code;
     t->switched = 0;
     return 0;
 }
@@ -343,7 +355,7 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
         } else {
             r->step = PyList_GET_SIZE(t->lines) - 1;
             r->line = lineno;
-            if (t->switched && t->frames != NULL)
+            if (t->switched && t->record_frames)
                 err = add_frame(t, r, frame);
         }
         Py_XDECREF(line);
@@ -365,7 +377,7 @@ done:
 }
 
 
-#define OBJECT_FIELDS(X) X(filename) X(lines) X(states) X(names) X(frames) X(name_index) X(cache) X(plans) X(stable) \
+#define OBJECT_FIELDS(X) X(filename) X(lines) X(states) X(names) X(name_index) X(cache) X(plans) X(stable) \
     X(value_text) X(line_binds) X(abort) X(limit_obj) X(too_long)
 #define VISIT(field) Py_VISIT(t->field);
 #define CLEAR(field) Py_CLEAR(t->field);
@@ -377,6 +389,9 @@ static int tracer_traverse(Tracer *t, visitproc visit, void *arg) {
 
 static int tracer_clear(Tracer *t) {
     OBJECT_FIELDS(CLEAR)
+    PyMem_Free(t->segments);
+    t->segments = NULL;
+    t->n_segments = t->max_segments = 0;
     t->last_code = t->last_plan = t->last_names = t->last_index = NULL;
     return 0;
 }
@@ -391,12 +406,12 @@ static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
     static char *kw[] = {"filename", "lines", "states", "names", "cache", "stable", "value_text",
                          "line_binds", "abort", "limit", "max_steps", "frames", NULL};
     PyObject *filename, *lines, *states, *names, *cache, *stable, *value_text, *line_binds, *abort;
-    PyObject *frames = NULL;
+    int frames = 0;
     Py_ssize_t limit, max_steps;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!O!O!O!OOOnn|O!", kw, &filename, &PyList_Type, &lines,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!O!O!O!OOOnn|p", kw, &filename, &PyList_Type, &lines,
                                      &PyList_Type, &states, &PyList_Type, &names, &PyDict_Type, &cache,
                                      &PyFrozenSet_Type, &stable, &value_text, &line_binds, &abort, &limit,
-                                     &max_steps, &PyList_Type, &frames))
+                                     &max_steps, &frames))
         return -1;
     if (limit < 4)  /* "..." plus a character */
         return PyErr_SetString(PyExc_ValueError, "limit must be at least 4"), -1;
@@ -404,7 +419,7 @@ static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
     t->failed = 0;
     t->depth = 0;
     t->switched = 0;
-    t->frames = Py_XNewRef(frames);
+    t->record_frames = (char)frames;
     t->filename = Py_NewRef(filename);
     t->lines = Py_NewRef(lines);
     t->states = Py_NewRef(states);
@@ -430,6 +445,19 @@ static PyObject *tracer_start(Tracer *t, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+static PyObject *tracer_frames(Tracer *t, PyObject *unused) {
+    PyObject *out = PyList_New(t->n_segments);
+    for (Py_ssize_t i = 0; out != NULL && i < t->n_segments; i++) {
+        Segment *at = &t->segments[i];
+        PyObject *entry = Py_BuildValue("(nOn)", at->step, at->code->co_qualname, at->depth);
+        if (entry == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, i, entry);
+    }
+    return out;
+}
+
 static PyMemberDef tracer_members[] = {
     {"failed", T_BOOL, offsetof(Tracer, failed), READONLY, "switched off by an error in the trace function"},
     {NULL}};
@@ -437,6 +465,8 @@ static PyMemberDef tracer_members[] = {
 static PyMethodDef tracer_methods[] = {
     {"start", (PyCFunction)tracer_start, METH_NOARGS,
      "Trace this thread (sys.settrace(None) stops; sys.gettrace() is this object while it runs)."},
+    {"frames", (PyCFunction)tracer_frames, METH_NOARGS,
+     "[(step, qualified name, depth)]: the steps from `step` on run in that code at that depth (with frames=True)."},
     {NULL}};
 
 static PyTypeObject TracerType = {
@@ -452,7 +482,7 @@ static PyTypeObject TracerType = {
     .tp_methods = tracer_methods,
     .tp_members = tracer_members,
     .tp_doc = "Tracer(filename, lines, states, names, cache, stable, value_text, line_binds, abort, limit, "
-              "max_steps, frames=None): the recorder's trace function in C.",
+              "max_steps, frames=False): the recorder's trace function in C.",
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "tracer._ctrace",

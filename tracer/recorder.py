@@ -104,6 +104,7 @@ class Recorder:
         self.states: list[tuple | dict[str, str] | None] = []  # C engine: tuples (see `result`)
         self.names: list[tuple[str, ...]] = []  # the names of the states' tuples
         self.frames: list[tuple[int, str, int]] = []  # (first step, code's qualified name, depth)
+        self.ctracer: Any = None  # the C trace function, which keeps its own `frames`
         self.outputs: dict[int, list[str]] = {}
         self.stdout: list[str] = []
         self.out_chars = 0
@@ -137,7 +138,8 @@ class Recorder:
         if engine != "python" and _ctrace is not None and self.max_repr >= 4:
             tracer = _ctrace.Tracer(self.filename, self.lines, self.states, self.names, self.cache, STABLE,
                                     value_text, line_binds, sandbox_child.abort, self.max_repr, self.max_steps,
-                                    self.frames)
+                                    True)
+            self.ctracer = tracer
             tracer.start()
             return tracer
         if engine == "c":
@@ -301,7 +303,7 @@ class Recorder:
             return (index[names], *state.values())
         return {"status": status, "stdout": "".join(self.stdout), "error": error, "truncated": self.truncated,
                 "lines": self.lines, "names": self.names, "states": [pack(s) for s in self.states],
-                "frames": self.frames,
+                "frames": self.frames if self.ctracer is None else self.ctracer.frames(),
                 "outputs": [[i, "".join(texts)] for i, texts in self.outputs.items() if i < len(self.lines)]}
 
 
