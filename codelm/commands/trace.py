@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -37,8 +38,8 @@ def _register_trace(commands) -> None:
                         "(default: a readable listing, or json with --json)")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="wall-clock limit per program")
     p.add_argument("--memory", type=int, default=512, metavar="MB", help="address-space limit per program")
-    p.add_argument("--stdin", default=None, metavar="TEXT",
-                   help="the programs' standard input (default: what is piped in, when stdin is not a terminal)")
+    p.add_argument("--stdin", default=argparse.SUPPRESS, metavar="TEXT",
+                   help="the programs' standard input (default: what is piped or redirected in, else empty)")
     p.add_argument("--max-steps", type=int, default=10_000, help="stop a program after this many lines")
 
 
@@ -53,7 +54,7 @@ def run_trace(args: argparse.Namespace) -> int:
     fmt = args.format or ("json" if args.json else "text")
     for name in args.files:
         check_program(name)
-    stdin = args.stdin if args.stdin is not None else piped_stdin()
+    stdin = args.stdin if "stdin" in vars(args) else piped_stdin()
     limits = Limits(timeout_s=args.timeout, memory_mb=args.memory, max_steps=args.max_steps)
     for name in args.files:
         trace = trace_file(name, stdin=stdin, limits=limits)
@@ -82,11 +83,17 @@ def check_program(name: str) -> None:
 
 
 def piped_stdin() -> str:
-    """What is piped into this command (`echo 3 4 | codelm trace prog.py`), read to its end;
-    "" when stdin is a terminal or closed. A note goes to stderr if the pipe stays open."""
+    """What is piped or redirected into this command (`echo 3 4 | codelm trace prog.py`), read
+    to its end; "" when stdin is a terminal, closed, or neither a pipe nor a file (a socket a job
+    runner left open). A note goes to stderr if the pipe stays open."""
+    import stat
     import threading
 
-    if sys.stdin is None or sys.stdin.isatty():
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, ValueError, OSError):  # no stdin, or one without a descriptor
+        return ""
+    if not (stat.S_ISFIFO(mode) or stat.S_ISREG(mode)):
         return ""
     note = threading.Timer(3.0, lambda: print("note: reading the programs' input from stdin until it closes "
                                               "(give --stdin TEXT, or < /dev/null, to skip)", file=sys.stderr))
