@@ -8,9 +8,8 @@
  *
  * A traced frame's record (its open step, last state and call depth) is its `f_trace`, which
  * CPython leaves to the trace function; frames of other files get `f_trace_lines = 0`: no line
- * events. At the first line event after a call or return of a traced frame, (step, code, depth)
- * is noted in a C array (no Python object made: calls stay cheap); `frames()` gives the notes
- * as (step, the code's qualified name, depth) tuples: where the steps' function changes.
+ * events. The first line event after a call or return of a traced frame notes (step, code,
+ * depth) in a C array (no Python object: calls stay cheap); `frames()` gives them as tuples.
  * On an error the tracer switches itself off, as CPython does with a Python trace function,
  * and the exception surfaces in the program.
  */
@@ -33,10 +32,7 @@
 /* what tracer.recorder checks: an older build in place is not used (it records no `frames`) */
 #define CTRACE_VERSION 2
 
-typedef struct {
-    Py_ssize_t step, depth;
-    PyCodeObject *code;  /* borrowed: `plans` keeps every traced code alive */
-} Segment;
+typedef struct { Py_ssize_t step, depth; PyCodeObject *code; } Segment;  /* code: borrowed, `plans` holds it */
 
 typedef struct {
     PyObject_HEAD
@@ -311,10 +307,7 @@ static int add_frame(Tracer *t, FrameRec *r, PyFrameObject *frame) {
         t->segments = grown;
         t->max_segments = room;
     }
-    Segment *at = &t->segments[t->n_segments++];
-    at->step = r->step;
-    at->depth = r->depth;
-    at->code = frame->f_frame->f_code;
+    t->segments[t->n_segments++] = (Segment){r->step, r->depth, frame->f_frame->f_code};
     t->switched = 0;
     return 0;
 }
@@ -417,8 +410,7 @@ static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
         return PyErr_SetString(PyExc_ValueError, "limit must be at least 4"), -1;
     tracer_clear(t);
     t->failed = 0;
-    t->depth = 0;
-    t->switched = 0;
+    t->depth = t->switched = 0;
     t->record_frames = (char)frames;
     t->filename = Py_NewRef(filename);
     t->lines = Py_NewRef(lines);
