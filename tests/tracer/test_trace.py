@@ -41,8 +41,7 @@ def test_comprehension_frames_are_traced_without_the_hidden_iterator():
 
 def test_class_bodies_are_traced_and_objects_print_without_addresses():
     # line 1 twice: the module runs the `class` statement, then the class body starts on that line
-    assert steps("class Point:\n    dims = 2\n    def norm(self):\n        return 0\np = Point()\n"
-                 "import socket\nq = socket.socket.__new__(socket.socket)\n")[:5] == [
+    assert steps("class Point:\n    dims = 2\n    def norm(self):\n        return 0\np = Point()\n") == [
         (1, {}), (1, {}), (2, {"dims": "2"}), (3, {"dims": "2"}), (5, {"p": "Point()"})]
 
 
