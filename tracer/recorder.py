@@ -39,6 +39,7 @@ import builtins
 import gc
 import io
 import opcode
+import operator
 import sys
 import time
 import types
@@ -276,8 +277,8 @@ class Recorder:
     def result(self, status: str, error: str | None) -> dict[str, Any]:
         """The trace for the parent (tracer.trace.read_steps reads it): status, stdout, error,
         truncated, and the steps as columns: `lines`, `states` (each `[i, text...]`: the texts of
-        the names `names[i]`; null: none), `outputs` (`[step, text]` pairs) and `frames` (`[step,
-        qualified name, depth]`: the steps from `step` on run in that function). Closes the steps
+        the names `names[i]`; null: none), `outputs` (`[step, text]` pairs) and `frames` (see
+        `_frames`). Closes the steps
         still open."""
         if status == "too_long":
             self.truncated = True
@@ -303,8 +304,21 @@ class Recorder:
             return (index[names], *state.values())
         return {"status": status, "stdout": "".join(self.stdout), "error": error, "truncated": self.truncated,
                 "lines": self.lines, "names": self.names, "states": [pack(s) for s in self.states],
-                "frames": self.frames if self.ctracer is None else self.ctracer.frames(),
+                "frames": self._frames(),
                 "outputs": [[i, "".join(texts)] for i, texts in self.outputs.items() if i < len(self.lines)]}
+
+
+    def _frames(self) -> dict[str, Any]:
+        """Where the steps' function changes, as columns: from step `first` on, `counts[k]` steps
+        run in the code named `names[functions[k]]` (qualified name) at depth `depths[k]`."""
+        segments = self.frames if self.ctracer is None else self.ctracer.frames()
+        if not segments:
+            return {"first": len(self.lines), "counts": [], "functions": [], "depths": [], "names": []}
+        starts, names, depths = zip(*segments)
+        index = {name: i for i, name in enumerate(dict.fromkeys(names))}
+        ends = starts[1:] + (max(len(self.lines), starts[-1]),)
+        return {"first": starts[0], "counts": list(map(operator.sub, ends, starts)),
+                "functions": list(map(index.__getitem__, names)), "depths": list(depths), "names": list(index)}
 
 
 _UNBOUND = object()  # a local without a value
