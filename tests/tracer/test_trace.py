@@ -111,10 +111,19 @@ def test_source_path_is_main_and_its_directory_is_importable(tmp_path):
      "too_long", "stopped after 2000 steps"),
     ("x = (1,\n", "syntax_error", "SyntaxError: '(' was never closed (line 1)"),
     ("import ctypes\n", "blocked", "blocked: ctypes is not available in the sandbox"),
+    ("import socket\nsocket.getaddrinfo('localhost', 80)\n", "blocked", "blocked: socket.getaddrinfo"),
+    ("import socket\nsocket.gethostbyname('localhost')\n", "blocked", "blocked: socket.gethostbyname"),
+    ("import subprocess\nsubprocess.run(['hostname'])\n", "blocked", "blocked: "),
 ])
 def test_hostile_program(source, status, error):
     trace = trace_source(source, limits=FAST)
     assert trace.status == status and trace.error.startswith(error), trace
+
+
+def test_host_and_user_look_ups_get_a_made_up_answer():
+    trace = trace_source("import getpass, platform, socket\nnames = {socket.gethostname(), platform.node(), "
+                         "getpass.getuser()}\n", limits=FAST)
+    assert (trace.status, trace.steps[-1].state) == ("ok", {"names": "{'sandbox'}"})
 
 
 def test_writing_or_deleting_outside_the_workdir_is_blocked(tmp_path):
