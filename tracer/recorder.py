@@ -29,8 +29,9 @@ copied only when a text changes, and reads such functions' locals straight from 
 Programs that call `sys.settrace` get no effect (the tracer stays); signal handlers run and
 are traced like any other function of the file. What a program writes straight to file
 descriptor 1 (`os.write(1, ...)`) bypasses `sys.stdout` and is not part of the trace, nor is
-stderr. Only the main thread is traced. A run stopped by the clock (`timeout`) or killed
-returns no steps: a Python-level endless loop stops at `max_steps` (`too_long`) instead.
+stderr. Only the main thread is traced. A run stopped by the clock (`timeout`) sends the steps
+so far when Python code gets to run its signal handler, none when it is killed (stuck in C); a
+Python-level endless loop stops at `max_steps` (`too_long`) first.
 """
 
 from __future__ import annotations
