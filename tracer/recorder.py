@@ -40,7 +40,6 @@ import builtins
 import gc
 import io
 import opcode
-import operator
 import sys
 import time
 import types
@@ -318,7 +317,7 @@ class Recorder:
         starts, names, depths = zip(*segments)
         index = {name: i for i, name in enumerate(dict.fromkeys(names))}
         ends = starts[1:] + (max(len(self.lines), starts[-1]),)
-        return {"first": starts[0], "counts": list(map(operator.sub, ends, starts)),
+        return {"first": starts[0], "counts": [end - start for start, end in zip(starts, ends)],
                 "functions": list(map(index.__getitem__, names)), "depths": list(depths), "names": list(index)}
 
 
