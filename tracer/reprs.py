@@ -67,12 +67,14 @@ def short_repr(value: Any, limit: int, depth: int = 0, expand: bool = True) -> s
 def _object_repr(value: Any, kind: type, limit: int, depth: int) -> str:
     """`Name(attr=value, ...)` from the instance's `__dict__` and slots, attributes not expanded."""
     parts, size = [], len(kind.__qualname__) + 2
-    for name, attr in _attributes(value, kind):
+    attributes = _attributes(value, kind)
+    for count, (name, attr) in enumerate(attributes, 1):
         text = name + "=" + (repr(attr) if type(attr) in ATOMS else short_repr(attr, limit, depth + 1, False))
         parts.append(text)
         size += len(text) + 2
-        if size > limit:
-            parts.append("...")  # more than the limit shows: cut with an ellipsis, never silently
+        if size > limit:  # the rest would be cut anyway: an ellipsis says so, whatever the lengths
+            if count < len(attributes):
+                parts.append("...")
             break
     return kind.__qualname__ + "(" + ", ".join(parts) + ")"
 

@@ -56,3 +56,9 @@ def test_an_object_with_many_attributes_is_cut_with_an_ellipsis():
 ])
 def test_a_cut_always_ends_in_an_ellipsis(value, limit, text):
     assert short_repr(value, limit) == text
+
+
+def test_an_object_that_just_fits_is_not_cut():
+    point = type("Point", (), {"__module__": "__main__"})()  # as if the program defined it
+    point.x, point.y = 1, 2
+    assert (short_repr(point, 15), short_repr(point, 14)) == ("Point(x=1, y=2)", "Point(x=1, ...")
