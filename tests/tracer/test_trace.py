@@ -196,3 +196,11 @@ def test_a_list_changed_in_place_shows_each_change():
         "[1, 2]", "[1.0, 2]", "[True, 2]", "[True, 2, 3]", "[True, 2]"]
     long = [s[1]["xs"][:12] for s in steps("xs = list(range(100))\nxs[-1] = 0\nxs[1] = -1\n")]
     assert long == ["[0, 1, 2, 3,", "[0, 1, 2, 3,", "[0, -1, 2, 3"]
+
+
+def test_the_json_round_trips_with_function_and_depth():
+    from tracer.schema import Trace
+
+    trace = trace_source("def f(x):\n    return x * 2\ny = f(2)\n", limits=FAST)
+    assert [(s.function, s.depth) for s in trace.steps] == [("<module>", 0), ("<module>", 0), ("f", 1)]
+    assert Trace.from_json(trace.to_json()) == trace
