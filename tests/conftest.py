@@ -41,10 +41,12 @@ def write_repo(root: Path, files: dict[str, str] = REPO_FILES) -> Path:
 
 def run_codelm(*args: str, cwd: str | Path | None = None, input: str | None = None,
                timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m codelm ARGS` as a user would; returns the completed process (text mode)."""
+    """Run `python -m codelm ARGS` as a user would; returns the completed process (text mode).
+    `input` is piped to its stdin; without it, stdin is empty (/dev/null)."""
     full_env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "codelm", *args], cwd=cwd, input=input,
+    stdin = subprocess.DEVNULL if input is None else None  # never the test runner's own stdin
+    return subprocess.run([sys.executable, "-m", "codelm", *args], cwd=cwd, input=input, stdin=stdin,
                           capture_output=True, text=True, timeout=timeout, env=full_env)
 
 

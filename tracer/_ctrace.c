@@ -6,8 +6,10 @@
  * the frame's open step (the locals after the line ran) and opens the next. Values are shown
  * by the rules of tracer.reprs (_ctrace_reprs.h).
  *
- * A traced frame's record (its open step and last state) is its `f_trace`, which CPython leaves
- * to the trace function; frames of other files get `f_trace_lines = 0`: no line events.
+ * A traced frame's record (its open step, last state and call depth) is its `f_trace`, which
+ * CPython leaves to the trace function; frames of other files get `f_trace_lines = 0`: no line
+ * events. The first line event after a call or return of a traced frame notes (step, code,
+ * depth) in a C array (no Python object: calls stay cheap); `frames()` gives them as tuples.
  * On an error the tracer switches itself off, as CPython does with a Python trace function,
  * and the exception surfaces in the program.
  */
@@ -27,6 +29,11 @@
 #include "internal/pycore_frame.h"
 #undef Py_BUILD_CORE
 
+/* what tracer.recorder checks: an older build in place is not used (it records no `frames`) */
+#define CTRACE_VERSION 2
+
+typedef struct { Py_ssize_t step, depth; PyCodeObject *code; } Segment;  /* code: borrowed, `plans` holds it */
+
 typedef struct {
     PyObject_HEAD
     Py_ssize_t step;   /* the open step (index into lines), -1: none */
@@ -37,6 +44,7 @@ typedef struct {
                         * binds, their fast-local indices)); NULL: module or class body, or cells */
     int unstable;      /* a value of the state may change in place */
     int dirty;         /* an exception passed since the state was taken whole */
+    Py_ssize_t depth;  /* traced frames below this one on the stack (the module body: 0) */
 } FrameRec;
 
 typedef struct {
@@ -44,6 +52,11 @@ typedef struct {
     PyObject *filename, *lines, *states, *names, *name_index, *cache, *plans, *stable;
     PyObject *value_text, *line_binds, *abort, *limit_obj, *too_long;
     Py_ssize_t limit, max_steps;
+    Py_ssize_t depth;                 /* traced frames now on the stack */
+    char switched;                    /* a traced frame was called or returned since the last line */
+    char record_frames;               /* note where the steps' frame changes */
+    Segment *segments;                /* those notes: n_segments of them, room for max_segments */
+    Py_ssize_t n_segments, max_segments;
     PyObject *last_code, *last_plan;  /* borrowed from plans: the code of the last call event */
     PyObject *last_names, *last_index;  /* borrowed: the names of the last state made, their index */
     char failed;                      /* switched off after an error */
@@ -254,6 +267,8 @@ static int on_call(Tracer *t, PyFrameObject *frame) {
     r->state = NULL;
     r->plan = plan == Py_None ? NULL : Py_NewRef(plan);
     r->unstable = r->dirty = 0;
+    r->depth = t->depth++;
+    t->switched = 1;
     Py_XSETREF(frame->f_trace, (PyObject *)r);  /* the frame owns its record */
     return 0;
 error:
@@ -279,6 +294,21 @@ static int close_step(Tracer *t, FrameRec *r, PyFrameObject *frame) {
     if (PyList_SetItem(t->states, r->step, state) < 0)  /* steals state */
         return -1;
     r->step = -1;
+    return 0;
+}
+
+/* note that the steps from r's open step on run in `frame` (its code, r's depth) */
+static int add_frame(Tracer *t, FrameRec *r, PyFrameObject *frame) {
+    if (t->n_segments == t->max_segments) {
+        Py_ssize_t room = t->max_segments ? 2 * t->max_segments : 256;
+        Segment *grown = PyMem_Realloc(t->segments, room * sizeof(Segment));
+        if (grown == NULL)
+            return PyErr_NoMemory(), -1;
+        t->segments = grown;
+        t->max_segments = room;
+    }
+    t->segments[t->n_segments++] = (Segment){r->step, r->depth, frame->f_frame->f_code};
+    t->switched = 0;
     return 0;
 }
 
@@ -318,9 +348,13 @@ static int on_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg
         } else {
             r->step = PyList_GET_SIZE(t->lines) - 1;
             r->line = lineno;
+            if (t->switched && t->record_frames)
+                err = add_frame(t, r, frame);
         }
         Py_XDECREF(line);
     } else if (err == 0 && what == PyTrace_RETURN) {
+        t->depth--;
+        t->switched = 1;
         Py_CLEAR(frame->f_trace);
     }
     Py_DECREF(r);
@@ -348,6 +382,9 @@ static int tracer_traverse(Tracer *t, visitproc visit, void *arg) {
 
 static int tracer_clear(Tracer *t) {
     OBJECT_FIELDS(CLEAR)
+    PyMem_Free(t->segments);
+    t->segments = NULL;
+    t->n_segments = t->max_segments = 0;
     t->last_code = t->last_plan = t->last_names = t->last_index = NULL;
     return 0;
 }
@@ -360,18 +397,21 @@ static void tracer_dealloc(Tracer *t) {
 
 static int tracer_init(Tracer *t, PyObject *args, PyObject *kwds) {
     static char *kw[] = {"filename", "lines", "states", "names", "cache", "stable", "value_text",
-                         "line_binds", "abort", "limit", "max_steps", NULL};
+                         "line_binds", "abort", "limit", "max_steps", "frames", NULL};
     PyObject *filename, *lines, *states, *names, *cache, *stable, *value_text, *line_binds, *abort;
+    int frames = 0;
     Py_ssize_t limit, max_steps;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!O!O!O!OOOnn", kw, &filename, &PyList_Type, &lines,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!O!O!O!OOOnn|p", kw, &filename, &PyList_Type, &lines,
                                      &PyList_Type, &states, &PyList_Type, &names, &PyDict_Type, &cache,
                                      &PyFrozenSet_Type, &stable, &value_text, &line_binds, &abort, &limit,
-                                     &max_steps))
+                                     &max_steps, &frames))
         return -1;
     if (limit < 4)  /* "..." plus a character */
         return PyErr_SetString(PyExc_ValueError, "limit must be at least 4"), -1;
     tracer_clear(t);
     t->failed = 0;
+    t->depth = t->switched = 0;
+    t->record_frames = (char)frames;
     t->filename = Py_NewRef(filename);
     t->lines = Py_NewRef(lines);
     t->states = Py_NewRef(states);
@@ -397,6 +437,19 @@ static PyObject *tracer_start(Tracer *t, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+static PyObject *tracer_frames(Tracer *t, PyObject *unused) {
+    PyObject *out = PyList_New(t->n_segments);
+    for (Py_ssize_t i = 0; out != NULL && i < t->n_segments; i++) {
+        Segment *at = &t->segments[i];
+        PyObject *entry = Py_BuildValue("(nOn)", at->step, at->code->co_qualname, at->depth);
+        if (entry == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, i, entry);
+    }
+    return out;
+}
+
 static PyMemberDef tracer_members[] = {
     {"failed", T_BOOL, offsetof(Tracer, failed), READONLY, "switched off by an error in the trace function"},
     {NULL}};
@@ -404,6 +457,8 @@ static PyMemberDef tracer_members[] = {
 static PyMethodDef tracer_methods[] = {
     {"start", (PyCFunction)tracer_start, METH_NOARGS,
      "Trace this thread (sys.settrace(None) stops; sys.gettrace() is this object while it runs)."},
+    {"frames", (PyCFunction)tracer_frames, METH_NOARGS,
+     "[(step, qualified name, depth)]: the steps from `step` on run in that code at that depth (with frames=True)."},
     {NULL}};
 
 static PyTypeObject TracerType = {
@@ -419,7 +474,7 @@ static PyTypeObject TracerType = {
     .tp_methods = tracer_methods,
     .tp_members = tracer_members,
     .tp_doc = "Tracer(filename, lines, states, names, cache, stable, value_text, line_binds, abort, limit, "
-              "max_steps): the recorder's trace function in C.",
+              "max_steps, frames=False): the recorder's trace function in C.",
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "tracer._ctrace",
@@ -433,7 +488,8 @@ PyMODINIT_FUNC PyInit__ctrace(void) {
     PyObject *m = PyModule_Create(&module);
     if (m == NULL || S_AT == NULL || S_ELLIPSIS == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(m, "Tracer", (PyObject *)&TracerType) < 0 ||
+    if (PyModule_AddIntConstant(m, "VERSION", CTRACE_VERSION) < 0 ||
+        PyModule_AddObjectRef(m, "Tracer", (PyObject *)&TracerType) < 0 ||
         PyModule_AddObjectRef(m, "FrameRec", (PyObject *)&FrameRecType) < 0) {
         Py_DECREF(m);
         return NULL;

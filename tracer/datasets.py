@@ -1,4 +1,4 @@
-"""Build execution-trace datasets: SingleLine, Tutorial-style and CodeNet-style (tracer/DATASETS.md).
+"""Build execution-trace datasets: SingleLine, Tutorial-style and CodeNet-style (docs/traces.md).
 
     build("tutorial", "data/tut", src="examples/", mutants=5, workers=2)
 

@@ -2,13 +2,14 @@
 
 A trace is read (`tracer.format.parse_codeexecutor`) into a sequence of sentences, in order:
 each step is a `line` sentence (0-based line, state), each `<output>` segment an `output`
-sentence; a last step whose state is not closed by `</state>` (text cut short) is dropped,
+sentence, an `<exception>` segment (this project's addition, absent from CodeExecutor's data,
+whose scores it leaves unchanged) an `exception` sentence; a last step whose state is not closed by `</state>` (text cut short) is dropped,
 as CodeExecutor drops the incomplete last sentence. (CodeExecutor's own parser also loses
 an `<output>` segment that ends the text; here it counts.) Sentence i of the prediction is
 compared with sentence i of the gold trace:
 
 - a line sentence matches when the line and the whole state (names and values) are equal;
-  an output sentence matches when its text is equal;
+  an output or exception sentence matches when its text is equal;
 - identifiers: where the line numbers agree (state credit only there), every name whose value
   is equal in both counts as correct; precision divides by all names in predicted states,
   recall by all names in gold states;
@@ -27,7 +28,7 @@ from typing import Iterable
 
 from tracer.format import ParsedStep, parse_codeexecutor
 
-Sentence = tuple  # ("line", line, state) or ("output", text)
+Sentence = tuple  # ("line", line, state), ("output", text) or ("exception", text)
 
 KEYS = ("output_acc", "trace_acc", "line_precision", "line_recall", "line_f1",
         "id_precision", "id_recall", "id_f1")
@@ -43,6 +44,8 @@ def sentences(steps: list[ParsedStep]) -> list[Sentence]:
             out.append(("line", step.line, step.state))
         if step.output:
             out.append(("output", step.output))
+        if step.exception:
+            out.append(("exception", step.exception))
     return out
 
 

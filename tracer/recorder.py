@@ -5,7 +5,10 @@ Its state is taken at that frame's next event (its next `line` or its `return`, 
 also reports when a frame yields or unwinds through an exception), so it is the frame's locals
 after the line ran. `exception` events do not close a step: the line may still be running.
 
-What a state holds is `tracer.reprs`' business (every kept local's shortened `repr`).
+What a state holds is `tracer.reprs`' business (every kept local's shortened `repr`). Where the
+steps' frame may change (the first line event after a call or return of a traced frame), the
+recorder notes the step, the code's qualified name and the frame's depth (traced frames below it
+on the stack, the module body 0): `frames`, read into `Step.function` and `Step.depth`.
 
 Two trace functions record the same trace: `tracer/_ctrace.c` (used when built: a Python trace
 function costs a Python call per line event) and `Recorder.tracer` below (the fallback, and the
@@ -26,8 +29,9 @@ copied only when a text changes, and reads such functions' locals straight from 
 Programs that call `sys.settrace` get no effect (the tracer stays); signal handlers run and
 are traced like any other function of the file. What a program writes straight to file
 descriptor 1 (`os.write(1, ...)`) bypasses `sys.stdout` and is not part of the trace, nor is
-stderr. Only the main thread is traced. A run stopped by the clock (`timeout`) or killed
-returns no steps: a Python-level endless loop stops at `max_steps` (`too_long`) instead.
+stderr. Only the main thread is traced. A run stopped by the clock (`timeout`) sends the steps
+so far when Python code gets to run its signal handler, none when it is killed (stuck in C); a
+Python-level endless loop stops at `max_steps` (`too_long`) first.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ if TYPE_CHECKING:
 
 try:  # the trace function in C (built by `pip install`); without it, the Python one below
     from tracer import _ctrace
+    if getattr(_ctrace, "VERSION", 1) < 2:  # pragma: no cover - a stale build: records no frames
+        _ctrace = None
 except ImportError:  # pragma: no cover - depends on the build
     _ctrace = None
 
@@ -98,6 +104,8 @@ class Recorder:
         self.lines: list[int] = []
         self.states: list[tuple | dict[str, str] | None] = []  # C engine: tuples (see `result`)
         self.names: list[tuple[str, ...]] = []  # the names of the states' tuples
+        self.frames: list[tuple[int, str, int]] = []  # (first step, code's qualified name, depth)
+        self.ctracer: Any = None  # the C trace function, which keeps its own `frames`
         self.outputs: dict[int, list[str]] = {}
         self.stdout: list[str] = []
         self.out_chars = 0
@@ -130,7 +138,9 @@ class Recorder:
             raise ValueError(f"unknown tracer engine {engine!r}")
         if engine != "python" and _ctrace is not None and self.max_repr >= 4:
             tracer = _ctrace.Tracer(self.filename, self.lines, self.states, self.names, self.cache, STABLE,
-                                    value_text, line_binds, sandbox_child.abort, self.max_repr, self.max_steps)
+                                    value_text, line_binds, sandbox_child.abort, self.max_repr, self.max_steps,
+                                    True)
+            self.ctracer = tracer
             tracer.start()
             return tracer
         if engine == "c":
@@ -143,6 +153,7 @@ class Recorder:
         """The global trace function (for `sys.settrace`): frames of the traced file get a local
         one of their own, every other frame none."""
         lines, states, live, cache, limit = self.lines, self.states, self.live, self.cache, self.max_repr
+        frames, depth, switched = self.frames, 0, False  # traced frames on the stack; one called or returned
         filename, max_steps, hidden_names, plans = self.filename, self.max_steps, set(), {}
         atoms, stable, text_of, cache_get = ATOMS, STABLE, value_text, self.cache.get
 
@@ -165,14 +176,14 @@ class Recorder:
                     state[name] = text
             return state, volatile
 
-        def function_tracer(frame, plan):
+        def function_tracer(frame, plan, qualname, at):
             """Function frames: after a line that binds no local, the state is the one before (when
             its values cannot change in place); after one that does, only its names are looked at."""
             step = line = state = None  # the open step and its line; the state at the last step
             volatile = dirty = False  # a value may change in place; an exception passed
 
             def on_event(frame, event, arg):
-                nonlocal step, line, state, volatile, dirty
+                nonlocal step, line, state, volatile, dirty, depth, switched
                 if step is not None:  # the open step's state: after its line
                     if event == "exception":
                         dirty = True
@@ -215,17 +226,21 @@ class Recorder:
                     step = len(lines)
                     lines.append(line := frame.f_lineno)
                     states.append(None)
+                    if switched:
+                        frames.append((step, qualname, at))
+                        switched = False
                 elif event == "return":
                     live.pop(frame, None)
+                    depth, switched = depth - 1, True
                 return on_event
             return on_event
 
-        def generic_tracer(frame):
+        def generic_tracer(frame, qualname, at):
             """Module and class bodies, frames sharing cells: every name is looked at, every step."""
             step = None  # the open step
 
             def on_event(frame, event, arg):
-                nonlocal step
+                nonlocal step, depth, switched
                 if step is not None and event != "exception":  # the open step's state: after its line
                     states[step] = full_state(frame.f_locals)[0]
                     step = None
@@ -235,19 +250,26 @@ class Recorder:
                     step = len(lines)
                     lines.append(frame.f_lineno)
                     states.append(None)
+                    if switched:
+                        frames.append((step, qualname, at))
+                        switched = False
                 elif event == "return":
                     live.pop(frame, None)
+                    depth, switched = depth - 1, True
                 return on_event
             return on_event
 
         def on_call(frame, event, arg):
+            nonlocal depth, switched
             code = frame.f_code
             if code.co_filename != filename:
                 return None
             plan = plans.get(code, _UNBOUND)
             if plan is _UNBOUND:
                 plan = plans[code] = line_binds(code)
-            on_event = generic_tracer(frame) if plan is None else function_tracer(frame, plan)
+            at, depth, switched = depth, depth + 1, True
+            on_event = (generic_tracer(frame, code.co_qualname, at) if plan is None
+                        else function_tracer(frame, plan, code.co_qualname, at))
             live[frame] = on_event  # found again by `result` even after CPython switched tracing off
             return on_event
         return on_call
@@ -255,7 +277,8 @@ class Recorder:
     def result(self, status: str, error: str | None) -> dict[str, Any]:
         """The trace for the parent (tracer.trace.read_steps reads it): status, stdout, error,
         truncated, and the steps as columns: `lines`, `states` (each `[i, text...]`: the texts of
-        the names `names[i]`; null: none) and `outputs` (`[step, text]` pairs). Closes the steps
+        the names `names[i]`; null: none), `outputs` (`[step, text]` pairs) and `frames` (see
+        `_frames`). Closes the steps
         still open."""
         if status == "too_long":
             self.truncated = True
@@ -281,7 +304,21 @@ class Recorder:
             return (index[names], *state.values())
         return {"status": status, "stdout": "".join(self.stdout), "error": error, "truncated": self.truncated,
                 "lines": self.lines, "names": self.names, "states": [pack(s) for s in self.states],
+                "frames": self._frames(),
                 "outputs": [[i, "".join(texts)] for i, texts in self.outputs.items() if i < len(self.lines)]}
+
+
+    def _frames(self) -> dict[str, Any]:
+        """Where the steps' function changes, as columns: from step `first` on, `counts[k]` steps
+        run in the code named `names[functions[k]]` (qualified name) at depth `depths[k]`."""
+        segments = self.frames if self.ctracer is None else self.ctracer.frames()
+        if not segments:
+            return {"first": len(self.lines), "counts": [], "functions": [], "depths": [], "names": []}
+        starts, names, depths = zip(*segments)
+        index = {name: i for i, name in enumerate(dict.fromkeys(names))}
+        ends = starts[1:] + (max(len(self.lines), starts[-1]),)
+        return {"first": starts[0], "counts": [end - start for start, end in zip(starts, ends)],
+                "functions": list(map(index.__getitem__, names)), "depths": list(depths), "names": list(index)}
 
 
 _UNBOUND = object()  # a local without a value

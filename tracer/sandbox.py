@@ -6,10 +6,11 @@ torch and threads, and direct control of file descriptors, session and output ca
 (`tracer.sandbox_child`) imports the entry, sets rlimits (CPU, address space, file size, open
 files, core dumps; processes only when asked, see `Limits.max_procs`), runs in a new session
 inside a fresh temporary directory (removed afterwards) with an audit hook refusing writes
-outside it, processes, sockets and ctypes, calls `function(payload)` and sends back its
-JSON-able result. The parent enforces the wall-clock limit by killing the whole process group
-and reads stdout, stderr and the result with size caps. At the limit the child first gets
-SIGUSR1, on which it sends what it has (a tracer sends the steps so far), and one more second.
+outside it, processes, sockets and ctypes (host and user names get a made-up answer), calls
+`function(payload)` and sends back its JSON-able result. The parent enforces the wall-clock
+limit by killing the whole process group and reads stdout, stderr and the result with size
+caps. At the limit the child first gets SIGUSR1, on which it sends what it has (a tracer sends
+the steps so far), and one more second.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ def run_in_sandbox(entry: str, payload: Any = None, limits: Limits | None = None
 def _child_env(workdir: str) -> dict[str, str]:
     return {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0",
             "PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1", "HOME": workdir,
+            "USER": "sandbox", "LOGNAME": "sandbox",  # getpass.getuser(); see sandbox_child
             "TMPDIR": workdir, "MPLCONFIGDIR": workdir, "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 

@@ -9,6 +9,14 @@ entry. Exactly one JSON result goes back through the result pipe, then the proce
 The audit hook (PEP 578) is a guard against accidents and ordinary hostile programs, not a
 security boundary: code that sets out to defeat it from inside the interpreter can. Any refused
 operation ends the run at once with status `blocked` (a program cannot catch it).
+
+Harmless look-ups of who and where the program runs get a fixed, made-up answer instead
+(`SANDBOX_NAME`): libraries call them at import (`socket.gethostname()` in a module's globals),
+and a trace must not depend on the machine. The host name (`socket.gethostname`, `os.uname()`'s
+nodename, hence `platform.node()`) and the user name (`getpass.getuser()` reads `USER`, set by
+the parent; `os.getlogin()`) say "sandbox". Resolving names (`getaddrinfo`, `gethostbyname`,
+`getfqdn`), sockets, processes and ctypes stay refused; `pwd` reads the system's user database
+(not refused, not faked).
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable
 
 _RESULT_FD = -1
+SANDBOX_NAME = "sandbox"  # the host name and user name a program sees
 _REAL_EXIT = os._exit
 _abort_handler: Callable[[str, str | None], Any] | None = None
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
@@ -113,6 +122,26 @@ def _refuse_fork_exec(*args: Any, **kwargs: Any) -> None:
 
 def _refuse_node(*args: Any, **kwargs: Any) -> None:
     abort("blocked", "blocked: os.mknod/os.mkfifo (special files are not allowed)")
+
+
+def _sandbox_name() -> str:
+    return SANDBOX_NAME
+
+
+def _fake_identity() -> None:
+    """Host and user look-ups answer `SANDBOX_NAME` (the real ones are refused or machine-bound)."""
+    import _socket  # ~0.5 ms; `socket` copies its names from here when the program imports it
+    import posix
+    real_uname = posix.uname
+
+    def uname() -> os.uname_result:
+        real = real_uname()
+        return os.uname_result((real.sysname, SANDBOX_NAME, real.release, real.version, real.machine))
+    _socket.gethostname = _sandbox_name
+    if "socket" in sys.modules:  # pragma: no cover - imported by the entry's module
+        sys.modules["socket"].gethostname = _sandbox_name
+    posix.uname = os.uname = uname
+    posix.getlogin = os.getlogin = _sandbox_name
 
 
 def _inside(path: Any, dir_fd: Any, root: str) -> bool:
@@ -228,6 +257,7 @@ def main() -> None:
     for name in ("mknod", "mkfifo"):  # as root, mknod could make a device node in the workdir
         setattr(posix, name, _refuse_node)
         setattr(os, name, _refuse_node)
+    _fake_identity()
     sys.addaudithook(_make_hook(workdir))
     try:
         value = func(request["payload"])

@@ -3,7 +3,7 @@
     >>> trace_source("x = 1\\nx += 2\\n").steps[1].state
     {'x': '3'}
 
-The record is `tracer.schema.Trace`; shared/CONTRACT.md gives its JSON. The child side lives in
+The record is `tracer.schema.Trace`; docs/traces.md specifies its JSON. The child side lives in
 `tracer.recorder` (what a step and a state are), the limits in `tracer.sandbox.Limits`.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tokenize
 from io import BytesIO
+from itertools import chain, repeat
 from pathlib import Path
 
 from tracer.sandbox import Limits, gc_paused, run_in_sandbox
@@ -63,10 +64,29 @@ def read_trace(path: str, value: dict) -> Trace:
 
 def read_steps(value: dict) -> list[Step]:
     """The steps of a traced run's result (`tracer.recorder.Recorder.result`: columns)."""
-    names = value["names"]
+    names, lines = value["names"], value["lines"]
+    functions, depths = frame_columns(value.get("frames"), len(lines))
     with gc_paused():  # hundreds of thousands of dicts, no cycles
-        steps = [Step(int(line), dict(zip(names[state[0]], state[1:])) if state else {})
-                 for line, state in zip(value["lines"], value["states"])]
+        steps = [Step(int(line), dict(zip(names[state[0]], state[1:])) if state else {}, "", function, depth)
+                 for line, state, function, depth in zip(lines, value["states"], functions, depths)]
     for i, text in value["outputs"]:
         steps[i].output = str(text)
     return steps
+
+
+def frame_columns(frames: dict | None, count: int) -> tuple[list[str | None], list[int | None]]:
+    """Each step's function and depth from the result's `frames` (`Recorder._frames`); None where
+    not recorded."""
+    if not frames:
+        return [None] * count, [None] * count
+    shown = [function_name(str(name)) for name in frames["names"]]
+    first = [None] * int(frames["first"])
+    functions = first + list(chain.from_iterable(map(repeat, map(shown.__getitem__, frames["functions"]),
+                                                     frames["counts"])))
+    depths = first + list(chain.from_iterable(map(repeat, map(int, frames["depths"]), frames["counts"])))
+    return functions, depths
+
+
+def function_name(qualname: str) -> str:
+    """A code object's qualified name as the traces show it: `outer.<locals>.inner` -> `outer.inner`."""
+    return qualname.replace(".<locals>", "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,13 +20,17 @@ def register(commands) -> None:
 
 # --- trace -----------------------------------------------------------------------------------
 
+HINTS = {"too_long": "raise --max-steps to record more", "timeout": "raise --timeout if it needs longer",
+         "memory": "raise --memory if it needs more"}  # after the listing's status
+
+
 def _register_trace(commands) -> None:
     p = commands.add("trace", "run programs in the sandbox and record their execution",
                      "codelm trace prog.py --json", run_trace,
                      description="Run each Python program in the sandbox and record every line it "
                                  "executes with the local variables after it ran, and what it printed. "
                                  "The exit status is 0 whenever the traces were made, whatever the "
-                                 "programs did (their status says that).")
+                                 "programs did (their status says that). Formats: docs/traces.md.")
     p.add_argument("files", nargs="+", metavar="FILE", help="Python programs to trace")
     p.add_argument("--json", action="store_true", help="one JSON trace per file, one a line")
     p.add_argument("--format", choices=("json", "codeexecutor"), default=None,
@@ -33,12 +38,14 @@ def _register_trace(commands) -> None:
                         "(default: a readable listing, or json with --json)")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="wall-clock limit per program")
     p.add_argument("--memory", type=int, default=512, metavar="MB", help="address-space limit per program")
-    p.add_argument("--stdin", default="", metavar="TEXT", help="the programs' standard input")
+    p.add_argument("--stdin", default=argparse.SUPPRESS, metavar="TEXT",
+                   help="the programs' standard input (default: what is piped or redirected in, else empty)")
     p.add_argument("--max-steps", type=int, default=10_000, help="stop a program after this many lines")
 
 
 def run_trace(args: argparse.Namespace) -> int:
     """`codelm trace`: trace each file in order and print the traces."""
+    from tracer.listing import listing
     from tracer.sandbox import Limits
     from tracer.trace import trace_file
 
@@ -46,36 +53,66 @@ def run_trace(args: argparse.Namespace) -> int:
         raise UsageError("--timeout, --memory and --max-steps must be positive")
     fmt = args.format or ("json" if args.json else "text")
     for name in args.files:
-        if not Path(name).is_file():
-            raise CodelmError(f"{name}: no such file; give the path of a Python program")
+        check_program(name)
+    stdin = args.stdin if "stdin" in vars(args) else piped_stdin()
     limits = Limits(timeout_s=args.timeout, memory_mb=args.memory, max_steps=args.max_steps)
     for name in args.files:
-        trace = trace_file(name, stdin=args.stdin, limits=limits)
+        trace = trace_file(name, stdin=stdin, limits=limits)
         if fmt == "json":
             print(json.dumps(trace.to_json(), ensure_ascii=False), flush=True)
         elif fmt == "codeexecutor":
             from tracer.format import to_codeexecutor
             print(to_codeexecutor(trace), flush=True)
         else:
-            print(listing(trace, Path(name).read_text(encoding="utf-8", errors="replace"),
-                          header=len(args.files) > 1), flush=True)
+            print(listing(trace, _source_text(name), header=len(args.files) > 1,
+                          hint=HINTS.get(trace.status)), flush=True)
     return 0
 
 
-def listing(trace, source: str, header: bool = False) -> str:
-    """A readable line-by-line account: line number, source line, changed variables, output."""
-    lines = source.splitlines()
-    out = [f"== {trace.path} =="] if header else []
-    previous: dict[str, str] = {}
-    for step in trace.steps:
-        code = lines[step.line - 1].strip() if 0 < step.line <= len(lines) else ""
-        changed = ", ".join(f"{k} = {v}" for k, v in step.state.items() if previous.get(k) != v)
-        out.append(f"{step.line:>5}  {code[:48]:<48}  {changed}".rstrip())
-        out.extend(f"       > {text}" for text in step.output.splitlines())
-        previous = step.state
-    end = f"status: {trace.status}" + (f" ({trace.error})" if trace.error else "")
-    out.append(end + (" [truncated]" if trace.truncated else ""))
-    return "\n".join(out)
+def check_program(name: str) -> None:
+    """Refuse what is not a program file (missing, a directory, binary) with what to do instead."""
+    path = Path(name)
+    if path.is_dir():
+        raise CodelmError(f"{name} is a directory; give the path of a Python program in it, or trace them all "
+                          f"with `codelm dataset trace --kind tutorial --src {name} --out DIR`")
+    if not path.is_file():
+        raise CodelmError(f"{name}: no such file; give the path of a Python program")
+    with path.open("rb") as f:
+        if b"\0" in f.read(8192):
+            raise CodelmError(f"{name} is a binary file, not Python source; give the .py file of the program")
+
+
+def piped_stdin() -> str:
+    """What is piped or redirected into this command (`echo 3 4 | codelm trace prog.py`), read
+    to its end; "" when stdin is a terminal, closed, or neither a pipe nor a file (a socket a job
+    runner left open). A note goes to stderr if the pipe stays open."""
+    import stat
+    import threading
+
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, ValueError, OSError):  # no stdin, or one without a descriptor
+        return ""
+    if not (stat.S_ISFIFO(mode) or stat.S_ISREG(mode)):
+        return ""
+    note = threading.Timer(3.0, lambda: print("note: reading the programs' input from stdin until it closes "
+                                              "(give --stdin TEXT, or < /dev/null, to skip)", file=sys.stderr))
+    note.daemon = True
+    note.start()
+    try:
+        return sys.stdin.buffer.read().decode("utf-8", "replace")
+    finally:
+        note.cancel()
+
+
+def _source_text(name: str) -> str:
+    from tracer.trace import decode_source
+
+    data = Path(name).read_bytes()
+    try:
+        return decode_source(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return data.decode("utf-8", "replace")
 
 
 # --- trace-eval ------------------------------------------------------------------------------
@@ -111,7 +148,7 @@ def run_trace_eval(args: argparse.Namespace) -> int:
 def _register_dataset_trace(commands) -> None:
     p = commands.add("dataset trace", "build an execution-trace dataset (JSONL shards, train/valid/test)",
                      "codelm dataset trace --kind singleline --out data/single --limit 1000", run_dataset_trace,
-                     description="Build an execution-trace dataset; the record schema is in tracer/DATASETS.md.")
+                     description="Build an execution-trace dataset; the record schema is in docs/traces.md.")
     p.add_argument("--kind", required=True, choices=("singleline", "tutorial", "codenet"),
                    help="singleline: generated programs; tutorial: a directory of .py files; "
                         "codenet: PROBLEM/*.py solutions with PROBLEM/input*.txt")

@@ -85,3 +85,25 @@ def test_real_trace_renders_and_parses_back(tmp_path, codelm_cli):
     (tmp_path / "p.py").write_text(source)
     done = codelm_cli("trace", str(tmp_path / "p.py"), "--format", "codeexecutor")
     assert done.returncode == 0 and done.stdout.strip() == text
+
+
+def test_an_exception_the_program_raised_ends_the_text_and_reads_back():
+    trace = Trace("p.py", "exception", "hi\n", "ZeroDivisionError: division by zero",
+                  [Step(1, {"x": "1"}, "hi\n"), Step(2, {"x": "1"})])
+    text = to_codeexecutor(trace, ["x = 1", "y = x / 0"])
+    assert text == ("<line> <0> <state> x : 1 </state> <output> hi <line> <1> <state> x : 1 </state> "
+                    "<exception> ZeroDivisionError : division by zero")
+    steps = parse_codeexecutor(text)
+    assert steps == trace_steps(trace) and render_steps(steps) == text
+    assert steps[-1] == ParsedStep(None, exception="ZeroDivisionError : division by zero")
+    for status in ("ok", "timeout", "too_long"):  # only an exception the program raised
+        assert "<exception>" not in to_codeexecutor(Trace("p.py", status, error="why", steps=trace.steps))
+
+
+def test_metrics_count_the_exception_as_a_sentence():
+    from tracer.metrics import score_traces
+
+    gold = "<line> <0> <state> x : 1 </state> <exception> ValueError : bad"
+    assert score_traces([gold], [gold])["trace_acc"] == 100.0
+    missed = score_traces([gold], ["<line> <0> <state> x : 1 </state>"])
+    assert (missed["trace_acc"], missed["line_recall"], missed["line_precision"]) == (0.0, 50.0, 100.0)

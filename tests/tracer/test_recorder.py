@@ -62,7 +62,7 @@ def test_only_the_c_trace_function_leaves_the_locals_dict_as_the_program_made_it
     source = "def f():\n    __hidden__ = 1\n    visible = 2\n    loc = locals()\n    return loc\nr = f()\nprint(r)\n"
     c, python = record(source, "c"), record(source, "python")
     assert c["stdout"] == "{'__hidden__': 1, 'visible': 2}\n"  # as it prints untraced
-    assert c["steps"][4] == Step(4, {"visible": "2", "loc": "{'__hidden__': 1, 'visible': 2}"})
+    assert c["steps"][4] == Step(4, {"visible": "2", "loc": "{'__hidden__': 1, 'visible': 2}"}, "", "f", 1)
     # CPython refreshes a frame's locals() dict before each call of a Python trace function
     assert python["stdout"] == "{'__hidden__': 1, 'visible': 2, 'loc': {...}}\n"
     assert [s.line for s in c["steps"]] == [s.line for s in python["steps"]]
@@ -79,7 +79,7 @@ def test_at_the_recursion_limit_only_the_c_trace_function_keeps_tracing():
               "try:\n    f(100)\nexcept RecursionError:\n    ok = True\n")
     c, python = record(source, "c"), record(source, "python")
     assert python["truncated"] and python["steps"][-1].line != 8  # CPython switched the Python one off
-    assert not c["truncated"] and c["steps"][-1] == Step(8, {"ok": "True"})
+    assert not c["truncated"] and c["steps"][-1] == Step(8, {"ok": "True"}, "", "<module>", 0)
     assert c["steps"][:len(python["steps"]) - 1] == python["steps"][:-1]
 
 
@@ -108,3 +108,16 @@ def test_they_agree_on_texts_cut_to_a_small_limit():
     c, python = record(source, "c", limits=small), record(source, "python", limits=small)
     assert c == python and c["steps"][-1].state == {
         "a": "1234...", "b": "1234...", "c": "-123...", "d": "'abc...", "e": "1234567"}
+
+
+def test_each_step_knows_its_function_and_depth():
+    source = ("def outer(n):\n    def inner(k):\n        return k + 1\n    return inner(n)\n"
+              "class Box:\n    size = 1\n    def get(self):\n        return [v for v in (outer(self.size),)]\n"
+              "def gen():\n    yield 1\n    yield 2\nb = Box().get()\nt = sum(gen())\n")
+    c, python = record(source, "c"), record(source, "python")
+    assert c == python
+    assert [(s.line, s.function, s.depth) for s in c["steps"]] == [
+        (1, "<module>", 0), (5, "<module>", 0), (5, "Box", 1), (6, "Box", 1), (7, "Box", 1), (9, "<module>", 0),
+        (12, "<module>", 0), (8, "Box.get", 1), (2, "outer", 2), (4, "outer", 2), (3, "outer.inner", 3),
+        (8, "Box.get.<listcomp>", 2), (8, "Box.get.<listcomp>", 2), (13, "<module>", 0), (10, "gen", 1),
+        (11, "gen", 1)]

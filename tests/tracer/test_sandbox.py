@@ -65,11 +65,34 @@ def test_memory_limit():
     "import socket\n    socket.socket()",
     "import ctypes",
     "import os\n    os.kill(os.getppid(), 9)",
+    "import socket\n    socket.getaddrinfo('localhost', 80)",
+    "import socket\n    socket.gethostbyname('localhost')",
+    "import socket\n    socket.gethostbyaddr('127.0.0.1')",
+    "import socket\n    socket.getfqdn()",  # a name resolution (of the made-up host name)
+    "import socket\n    socket.create_connection(('127.0.0.1', 80))",
+    "import socket\n    socket.socket().bind(('127.0.0.1', 0))",
+    "import socket\n    socket.sethostname('evil')",
+    "import os\n    os.posix_spawn('/bin/true', ['true'], {})",
 ])
 def test_processes_sockets_ctypes_and_signals_to_others_are_blocked(body):
     result = call(f"def f():\n    {body}")
     assert result.status == "blocked", result
     assert result.error.startswith("blocked: ")
+
+
+@pytest.mark.parametrize("expr", [
+    "__import__('socket').gethostname()", "__import__('_socket').gethostname()",
+    "__import__('platform').node()", "__import__('os').uname().nodename",
+    "__import__('getpass').getuser()", "__import__('os').getlogin()",
+])
+def test_host_and_user_names_are_made_up(expr):
+    result = call(f"def f():\n    return {expr}")
+    assert (result.status, result.value) == ("ok", {"value": "sandbox", "repr": "'sandbox'"}), result
+
+
+def test_a_module_that_asks_for_the_host_name_at_import_runs():
+    source = "import socket, os\nHOST = socket.gethostname()\ndef f():\n    return HOST, os.uname().sysname"
+    assert call(source).value["value"] == ["sandbox", os.uname().sysname]
 
 
 def test_writes_and_deletions_outside_the_workdir_are_blocked(tmp_path):

@@ -40,8 +40,9 @@ def test_comprehension_frames_are_traced_without_the_hidden_iterator():
 
 
 def test_class_bodies_are_traced_and_objects_print_without_addresses():
+    # line 1 twice: the module runs the `class` statement, then the class body starts on that line
     assert steps("class Point:\n    dims = 2\n    def norm(self):\n        return 0\np = Point()\n") == [
-        (1, {}), (1, {}), (2, {"dims": "2"}), (3, {"dims": "2"}), (5, {"p": "<__main__.Point object>"})]
+        (1, {}), (1, {}), (2, {"dims": "2"}), (3, {"dims": "2"}), (5, {"p": "Point()"})]
 
 
 def test_modules_functions_and_dunders_are_not_state():
@@ -110,10 +111,19 @@ def test_source_path_is_main_and_its_directory_is_importable(tmp_path):
      "too_long", "stopped after 2000 steps"),
     ("x = (1,\n", "syntax_error", "SyntaxError: '(' was never closed (line 1)"),
     ("import ctypes\n", "blocked", "blocked: ctypes is not available in the sandbox"),
+    ("import socket\nsocket.getaddrinfo('localhost', 80)\n", "blocked", "blocked: socket.getaddrinfo"),
+    ("import socket\nsocket.gethostbyname('localhost')\n", "blocked", "blocked: socket.gethostbyname"),
+    ("import subprocess\nsubprocess.run(['hostname'])\n", "blocked", "blocked: "),
 ])
 def test_hostile_program(source, status, error):
     trace = trace_source(source, limits=FAST)
     assert trace.status == status and trace.error.startswith(error), trace
+
+
+def test_host_and_user_look_ups_get_a_made_up_answer():
+    trace = trace_source("import getpass, platform, socket\nnames = {socket.gethostname(), platform.node(), "
+                         "getpass.getuser()}\n", limits=FAST)
+    assert (trace.status, trace.steps[-1].state) == ("ok", {"names": "{'sandbox'}"})
 
 
 def test_writing_or_deleting_outside_the_workdir_is_blocked(tmp_path):
@@ -186,3 +196,11 @@ def test_a_list_changed_in_place_shows_each_change():
         "[1, 2]", "[1.0, 2]", "[True, 2]", "[True, 2, 3]", "[True, 2]"]
     long = [s[1]["xs"][:12] for s in steps("xs = list(range(100))\nxs[-1] = 0\nxs[1] = -1\n")]
     assert long == ["[0, 1, 2, 3,", "[0, 1, 2, 3,", "[0, -1, 2, 3"]
+
+
+def test_the_json_round_trips_with_function_and_depth():
+    from tracer.schema import Trace
+
+    trace = trace_source("def f(x):\n    return x * 2\ny = f(2)\n", limits=FAST)
+    assert [(s.function, s.depth) for s in trace.steps] == [("<module>", 0), ("<module>", 0), ("f", 1)]
+    assert Trace.from_json(trace.to_json()) == trace
