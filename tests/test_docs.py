@@ -5,7 +5,7 @@ How a page opts in (docs/traces.md is the model):
 - Commands go in fenced ```console blocks, one a line, after `$ ` (a line ending in `\\` goes
   on); the lines under a command, up to the next `$ ` line, are its output as shown.
 - A block runs when every `codelm` command in it is one that needs no model or index
-  (`NO_MODEL`: `codelm trace`, `codelm trace-eval`, `codelm dataset trace`), or when the line
+  (`NO_MODEL`: `codelm trace`, `codelm score trace` or `trace-eval`, `codelm dataset trace`), or when the line
   before the block is `<!-- docs-test: run -->`. `<!-- docs-test: skip -->` keeps it from running.
 - `<!-- docs-test: output -->` before a block: each command's stdout must also be the output
   shown (trailing spaces ignored). Use it where the output is deterministic (no timings).
@@ -31,7 +31,7 @@ import pytest
 from tests.conftest import ROOT
 
 DOCS = ROOT / "docs"
-NO_MODEL = ("trace", "trace-eval", "dataset trace")
+NO_MODEL = ("trace", "trace-eval", "score trace", "dataset trace")
 _FENCE = re.compile(r"(?:<!-- docs-test: (\w+) -->\n)?```console\n(.*?)```", re.S)
 
 

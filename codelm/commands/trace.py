@@ -115,18 +115,19 @@ def _source_text(name: str) -> str:
         return data.decode("utf-8", "replace")
 
 
-# --- trace-eval ------------------------------------------------------------------------------
+# --- score trace (trace-eval) ----------------------------------------------------------------
 
 def _register_trace_eval(commands) -> None:
-    p = commands.add("trace-eval", "score predicted traces against gold ones (CodeExecutor metrics)",
-                     "codelm trace-eval --gold gold.txt --pred pred.txt --json", run_trace_eval)
+    p = commands.add("score trace", "score predicted traces against gold ones (CodeExecutor metrics)",
+                     "codelm score trace --gold gold.txt --pred pred.txt --json", run_trace_eval,
+                     aliases=("trace-eval",))
     p.add_argument("--gold", required=True, help="gold traces, one CodeExecutor-form trace a line")
     p.add_argument("--pred", required=True, help="predicted traces, one a line, in the same order")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
 def run_trace_eval(args: argparse.Namespace) -> int:
-    """`codelm trace-eval`: print the metrics of `tracer.metrics.score_files`."""
+    """`codelm score trace` (alias `trace-eval`): print the metrics of `tracer.metrics.score_files`."""
     from tracer.metrics import score_files
 
     try:

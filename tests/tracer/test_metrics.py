@@ -65,7 +65,7 @@ def test_trace_eval_command(tmp_path, codelm_cli):
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert set(out) == set(KEYS) and out["trace_acc"] == 50.0 and out["line_precision"] == 100.0
-    text = codelm_cli("trace-eval", "--gold", str(gold), "--pred", str(pred))
+    text = codelm_cli("score", "trace", "--gold", str(gold), "--pred", str(pred))  # the new name of trace-eval
     assert text.returncode == 0 and "line_f1" in text.stdout
     bad = codelm_cli("trace-eval", "--gold", str(gold), "--pred", str(short), "--json")
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and bad.stdout == ""
