@@ -32,6 +32,7 @@ from indexers.units import CodeUnit
 SCHEMA_VERSION = 2
 HNSW_FROM = 50_000
 DB_NAME = "index.sqlite"
+INDEX_DIR_NAME = ".codelm"  # the default index directory, inside the repository
 UNIT_FIELDS = ("path", "name", "kind", "language", "start_line", "end_line", "code",
                "signature", "docstring", "body")
 _SCHEMA = f"""
@@ -60,6 +61,26 @@ def _v1_to_v2(db: sqlite3.Connection, meta: dict) -> None:
 
 # from-version -> the function that upgrades an index of that version by one (in a transaction)
 MIGRATIONS = {1: _v1_to_v2}
+
+
+def find_index(start: str | Path | None = None) -> Path:
+    """The nearest `.codelm` folder in `start` (default: the working directory) or a folder above
+    it, as git finds `.git`; CodelmError when there is none."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / INDEX_DIR_NAME).is_dir():
+            return folder / INDEX_DIR_NAME
+    raise CodelmError(f"no index found: no {INDEX_DIR_NAME} folder in {here} or any folder above it: run "
+                      f"`codelm index PATH` on the repository, or pass --index DIR")
+
+
+def make_dir(index_dir: Path) -> None:
+    """Create the index directory, with a `.gitignore` of `*` so that `git status` never lists it."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    ignore = index_dir / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# written by codelm: the index is rebuilt, never committed\n*\n")
 
 
 def no_index(index_dir: Path, why: str) -> CodelmError:

@@ -12,7 +12,7 @@ from codelm.errors import UsageError
 INDEX_HELP = """Indexes functions, methods and classes of every source file under PATH (Python,
 JavaScript, TypeScript, Go, Java, Rust, C, C++, Ruby, PHP, C#, Bash). Respects .gitignore and
 .codelmignore; skips .git, binary, non-UTF-8, minified, generated and vendored files
-(node_modules, vendor, third_party, venvs, dist, build) and files over 1 MB, each counted with
+(node_modules, vendor, _vendor, vendored, extern, third_party, venvs, dist, build) and files over 1 MB, each counted with
 its reason. Running it again re-embeds only what changed and drops deleted files. Several PATHs
 make one index (each search result names its `root`); no PATH re-indexes the roots stored in
 --index. An index written by an older codelm is upgraded in place, nothing re-embedded."""
@@ -41,7 +41,7 @@ def register(commands) -> None:
                      "codelm search \"read the config file and merge defaults\" -k 5", run_search)
     p.add_argument("query", nargs="?", help="natural language or a code snippet")
     p.add_argument("--queries", help="file of queries: one a line, or JSONL with a \"query\" field")
-    p.add_argument("--index", default=".codelm", help="index directory")
+    add_index_option(p)
     p.add_argument("-k", type=int, default=10, help="number of results")
     p.add_argument("--language", help="only units in this language (e.g. python)")
     p.add_argument("--path", dest="path_glob", help="only units whose path matches this glob (e.g. 'src/*')")
@@ -55,6 +55,19 @@ def register(commands) -> None:
                         "holds, f standing for the candidate (repeatable), e.g. --check \"f('1h30m') == 5400\"")
     p.add_argument("--candidates", type=int, default=20, help="with --check: how many results to run (default 20)")
     p.add_argument("--budget", type=float, default=20.0, help="with --check: seconds for all the runs (default 20)")
+
+
+def add_index_option(parser) -> None:
+    """The `--index` option of every command that reads an index."""
+    parser.add_argument("--index", help="index directory (default: the nearest .codelm in the working "
+                                        "directory or a folder above it, as git finds .git)")
+
+
+def index_dir(args: argparse.Namespace) -> Path:
+    """The index a command reads: --index when given, else the nearest .codelm upward."""
+    from indexers.store import find_index
+
+    return Path(args.index) if args.index else find_index()
 
 
 def run_index(args: argparse.Namespace) -> int:
@@ -127,7 +140,7 @@ def run_search(args: argparse.Namespace) -> int:
 
         make_plan(args.check, args.candidates, args.budget)  # usage errors before the index opens
     queries = read_queries(args.queries) if args.queries else [args.query]
-    searcher = open_searcher(args.index)
+    searcher = open_searcher(index_dir(args))
     several_roots = len(searcher.meta.get("roots") or []) > 1
     for query in queries:
         found = search(searcher, query, args.k, args.language, args.path_glob, args.check or (),

@@ -71,3 +71,20 @@ def test_human_output_and_broken_indexes(indexed, codelm_cli, tmp_path):
     assert proc.stderr.startswith("error: no usable index") and "codelm index" in proc.stderr
     proc = codelm_cli("index", str(root), "--model", str(tmp_path / "other-model"))
     assert proc.returncode == 1 and "built with model 'minilm-code'" in proc.stderr and "--rebuild" in proc.stderr
+
+
+def test_search_from_a_subfolder_finds_the_index_above(indexed, codelm_cli, tmp_path):
+    root, _ = indexed
+    sub = root / "pkg" / "deep"
+    sub.mkdir(parents=True, exist_ok=True)
+    proc = codelm_cli("search", "turn a title into a url slug", "-k", "1", "--json", cwd=sub)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["results"][0]["name"] == "slugify"
+    proc = codelm_cli("search", "slug", cwd=tmp_path)  # no .codelm here nor above
+    assert proc.returncode == 1 and proc.stderr.startswith("error: no index found") and "codelm index" in proc.stderr
+
+
+def test_index_of_no_source_files_fails_and_creates_nothing(codelm_cli, tmp_path):
+    proc = codelm_cli("index", str(tmp_path))
+    assert proc.returncode == 1 and proc.stderr.startswith("error: no source files found under")
+    assert not (tmp_path / ".codelm").exists()
