@@ -108,9 +108,7 @@ class Searcher:
 
     def unit(self, unit_id: int) -> dict | None:
         """The unit with this id as a dict (id, root and every CodeUnit field), or None."""
-        row = self.db.execute(f"SELECT {', '.join(store.UNIT_FIELDS)}, root FROM units WHERE id = ?",
-                              (unit_id,)).fetchone()
-        return None if row is None else {"id": unit_id, "root": row[-1], **store.unit_from_row(row).__dict__}
+        return store.read_unit(self.db, unit_id)
 
 
 _GENERATIONS: dict[Path, tuple] = {}  # generation folder -> (its vectors file's stat, FAISS, BM25)

@@ -193,6 +193,12 @@ def unit_from_row(row: sqlite3.Row | tuple) -> CodeUnit:
     return CodeUnit(*row[:len(UNIT_FIELDS)])
 
 
+def read_unit(db: sqlite3.Connection, unit_id: int) -> dict | None:
+    """The unit with this id as a dict (id, root and every CodeUnit field), or None."""
+    row = db.execute(f"SELECT {', '.join(UNIT_FIELDS)}, root FROM units WHERE id = ?", (unit_id,)).fetchone()
+    return None if row is None else {"id": unit_id, "root": row[-1], **unit_from_row(row).__dict__}
+
+
 def all_vectors(db: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
     """(ids, vectors) of every unit, ordered by id."""
     rows = db.execute("SELECT id, vector FROM units ORDER BY id").fetchall()

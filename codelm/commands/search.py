@@ -49,6 +49,8 @@ def register(commands) -> None:
     p.add_argument("--format", choices=("text", "json", "jsonl", "vimgrep"), default="text",
                    help="json: one result set a line (as --json); jsonl: one result a line; "
                         "vimgrep: path:line:col:name for editors' quickfix lists")
+    p.add_argument("--no-snippet", dest="snippet", action="store_false",
+                   help="text output: no code under each result (by default its first lines, coloured on a terminal)")
     p.add_argument("--threshold", type=float, help="drop results scoring below this")
     p.add_argument("--check", action="append", default=[], metavar="EXPR",
                    help="run the top results in a sandbox and rank first those for which this expression "
@@ -156,12 +158,25 @@ def run_search(args: argparse.Namespace) -> int:
         elif args.json or args.queries or args.format == "json":
             print(json.dumps(found), flush=True)
         else:
-            for r in found["results"]:
-                mark = f"  [{r['checks_passed']}/{r['checks_total']} checks]" if args.check else ""
-                print(f"{_shown(r, several_roots)}:{r['start_line']}-{r['end_line']}  {r['name']}  ({r['kind']}, {r['score']:.3f}){mark}")
-            if found.get("unchecked"):
-                print(f"{len(found['unchecked'])} candidates not checked (--json lists why)", file=sys.stderr)
+            print_text(searcher, found, args, several_roots)
     return 0
+
+
+def print_text(searcher, found: dict, args: argparse.Namespace, several_roots: bool) -> None:
+    """Results for a reader: one line each (path:lines  name  (kind, score)), a snippet of the
+    code under it unless --no-snippet; with --check, each result's checks."""
+    from codelm.commands.show import color_output
+    from codelm.tasks.search.show import result_snippet
+
+    color = color_output()
+    for r in found["results"]:
+        mark = f"  [{r['checks_passed']}/{r['checks_total']} checks]" if args.check else ""
+        print(f"{_shown(r, several_roots)}:{r['start_line']}-{r['end_line']}  {r['name']}  ({r['kind']}, {r['score']:.3f}){mark}")
+        unit = searcher.unit(r["id"]) if args.snippet else None
+        if unit is not None:
+            print(result_snippet(unit, color), end="\n\n", flush=True)
+    if found.get("unchecked"):
+        print(f"{len(found['unchecked'])} candidates not checked (--json lists why)", file=sys.stderr)
 
 
 def _shown(result: dict, several_roots: bool) -> str:
