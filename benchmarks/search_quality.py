@@ -15,7 +15,10 @@ indexed and searched with the project's own code (`indexers.index.build_index`,
 `indexers.search.Searcher`): BM25 alone is the fused search at weight 0, dense alone at
 weight 1, hybrid at the default weight. Prints one JSON object: MRR@10, recall@1, recall@10.
 
-    python benchmarks/search_quality.py [--small] [--split tune|test] [--keep DIR]
+`--tests equal` searches tests, examples and docs as any code (the corpus leaves test folders
+out, but keeps e.g. benchmark folders); the default ranks them below library code, as search does.
+
+    python benchmarks/search_quality.py [--small] [--split tune|test] [--keep DIR] [--tests rank|equal]
 """
 
 from __future__ import annotations
@@ -154,7 +157,7 @@ def score(ranked: list[list[tuple[str, str]]], queries: list[dict]) -> dict:
     return {"mrr@10": round(rr / n, 4), "recall@1": round(at1 / n, 4), "recall@10": round(at10 / n, 4)}
 
 
-def run(split: str, small: bool, keep: Path | None = None) -> dict:
+def run(split: str, small: bool, keep: Path | None = None, tests: str = "rank") -> dict:
     """Build the split's corpus, index it, and score BM25, dense and hybrid search."""
     from indexers.fusion import DENSE_WEIGHT
     from indexers.index import build_index
@@ -170,10 +173,10 @@ def run(split: str, small: bool, keep: Path | None = None) -> dict:
     index_seconds = time.perf_counter() - started
     searcher = Searcher(work / "index")
     out = {"split": split, "packages": SPLITS[split], "small": small, "units": report.units,
-           "queries": len(queries), "dense_weight": DENSE_WEIGHT,
+           "queries": len(queries), "dense_weight": DENSE_WEIGHT, "tests": tests,
            "index_seconds": round(index_seconds, 1)}
     for label, weight in (("bm25", 0.0), ("dense", 1.0), ("hybrid", None)):
-        ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, weight=weight)]
+        ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, weight=weight, tests=tests)]
                   for q in queries]
         out[label] = score(ranked, queries)
     best_single = max(out["bm25"]["mrr@10"], out["dense"]["mrr@10"])
@@ -188,8 +191,10 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="600 units, 100 queries")
     parser.add_argument("--split", choices=sorted(SPLITS), default="test")
     parser.add_argument("--keep", type=Path, help="keep the corpus and index in this folder")
+    parser.add_argument("--tests", choices=("rank", "equal"), default="rank",
+                        help="rank tests, examples and docs below library code (search's default) or equally")
     args = parser.parse_args()
-    print(json.dumps(run(args.split, args.small, args.keep)))
+    print(json.dumps(run(args.split, args.small, args.keep, args.tests)))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,9 @@ def register(commands) -> None:
     add_index_option(p)
     p.add_argument("-k", type=int, default=10, help="number of results")
     p.add_argument("--language", help="only units in this language (e.g. python)")
+    p.add_argument("--tests", choices=("rank", "equal", "only"), default="rank",
+                   help="tests, examples, docs and benchmarks (test_*.py, tests/, examples/, docs/...): rank "
+                        "them below library code, search them as any code (equal), or search only them")
     p.add_argument("--path", dest="path_glob", help="only units whose path matches this glob (e.g. 'src/*')")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.add_argument("--format", choices=("text", "json", "jsonl", "vimgrep"), default="text",
@@ -146,7 +149,7 @@ def run_search(args: argparse.Namespace) -> int:
     several_roots = len(searcher.meta.get("roots") or []) > 1
     for query in queries:
         found = search(searcher, query, args.k, args.language, args.path_glob, args.check or (),
-                       args.candidates, args.budget)
+                       args.candidates, args.budget, args.tests)
         if args.threshold is not None:
             found["results"] = [r for r in found["results"] if r["score"] >= args.threshold]
         if args.format == "vimgrep":

@@ -48,6 +48,7 @@ def test_tools_over_stdio(repo, tiny_model_dir):
         found = _json(await session.call_tool("search_code", {"query": "fibonacci numbers", "k": 1}))
         checked = _json(await session.call_tool("search_code", {"query": "fibonacci", "k": 1,
                                                                 "checks": ["f(10) == 55"]}))
+        only_tests = _json(await session.call_tool("search_code", {"query": "fibonacci", "tests": "only"}))
         unit = _json(await session.call_tool("show_unit", {"unit_id": found["results"][0]["id"]}))
         status = _json(await session.call_tool("index_status", {}))
         (repo / "strings.py").write_text("def reverse_words(text):\n    return ' '.join(text.split()[::-1])\n")
@@ -65,11 +66,14 @@ def test_tools_over_stdio(repo, tiny_model_dir):
                   await session.call_tool("reindex", {"path": "/no/such/dir"}),
                   await session.call_tool("write_docstring", {"code": "def f(): pass",
                                                               "model": str(repo / "no-model")}),
-                  await session.call_tool("no_such_tool", {})]
+                  await session.call_tool("no_such_tool", {}),
+                  await session.call_tool("search_code", {"query": "sort", "tests": "never"})]
         still = _json(await session.call_tool("index_status", {}))
-        return tools, found, checked, unit, status, report, after, trace, doc, errors, still
+        return tools, found, checked, unit, status, report, after, trace, doc, errors, still, only_tests
 
-    tools, found, checked, unit, status, report, after, trace, doc, errors, still = anyio.run(_session_calls, repo / ".codelm", calls)
+    tools, found, checked, unit, status, report, after, trace, doc, errors, still, only_tests = anyio.run(
+        _session_calls, repo / ".codelm", calls)
+    assert only_tests["results"] == []  # the repository has no tests
     assert tools == {"search_code", "show_unit", "index_status", "reindex", "write_docstring",
                      "trace_program"}
     assert found["results"][0]["name"] == "fibonacci"

@@ -51,6 +51,9 @@ def test_filters(client):
     assert [x["name"] for x in r["results"]] == ["startServer"]
     r = client.get("/search", params={"q": "config", "path": "mathx*"}).json()
     assert r["results"] and {x["path"] for x in r["results"]} == {"mathx.py"}
+    assert client.get("/search", params={"q": "config", "tests": "only"}).json()["results"] == []  # none here
+    equal = client.post("/search", json={"q": "config", "tests": "equal"}).json()["results"]
+    assert [x["id"] for x in equal] == [x["id"] for x in client.get("/search", params={"q": "config"}).json()["results"]]
 
 
 def test_unit_with_highlighted_code(client):
@@ -87,6 +90,7 @@ def test_page_and_its_assets(client):
     ({"q": "sort", "k": 0}, 400, "k must be"),
     ({"q": "sort", "k": 10**9}, 400, "k must be"),
     ({"q": "sort", "k": "ten"}, 400, "k must be"),
+    ({"q": "sort", "tests": "never"}, 400, "tests must be one of rank, equal, only"),
 ])
 def test_bad_search_input_is_a_clear_4xx(client, params, status, words):
     r = client.get("/search", params=params)

@@ -163,14 +163,15 @@ def check_candidates(root: str | Path, results: list[dict], plan: CheckPlan) -> 
 
 
 def verified_search(searcher: Any, query: str, checks: list[str], k: int = 10, candidates: int = 20,
-                    budget: float = 20.0, language: str | None = None, path_glob: str | None = None) -> dict:
+                    budget: float = 20.0, language: str | None = None, path_glob: str | None = None,
+                    tests: str = "rank") -> dict:
     """Search, then verify: `{"query", "results": [... k re-ranked results], "unchecked":
     [{"path", "name", "reason"}]}` (results carry the fields of `check_candidates`)."""
     plan = make_plan(checks, candidates, budget)
     roots = searcher.meta.get("roots") or []
     if not roots:
         raise CodelmError("the index does not record its repository's root: re-index with `codelm index PATH`")
-    results = searcher.search(query, max(k, RESULTS_PER_CANDIDATE * candidates), language, path_glob)
+    results = searcher.search(query, max(k, RESULTS_PER_CANDIDATE * candidates), language, path_glob, tests=tests)
     ranked = check_candidates(roots[0], results, plan)
     unchecked = [{"path": r["path"], "name": r["name"], "reason": r["unchecked"]}
                  for r in ranked if r.get("unchecked") and r["unchecked"] != "not among the candidates"]
