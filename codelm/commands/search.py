@@ -173,13 +173,30 @@ def print_text(searcher, found: dict, args: argparse.Namespace, several_roots: b
 
     color = color_output()
     for r in found["results"]:
-        mark = f"  [{r['checks_passed']}/{r['checks_total']} checks]" if args.check else ""
-        print(f"{_shown(r, several_roots)}:{r['start_line']}-{r['end_line']}  {r['name']}  ({r['kind']}, {r['score']:.3f}){mark}")
+        print(f"{_shown(r, several_roots)}:{r['start_line']}-{r['end_line']}  {r['name']}  ({r['kind']}, {r['score']:.3f})"
+              f"{_check_mark(r) if args.check else ''}")
         unit = searcher.unit(r["id"]) if args.snippet else None
         if unit is not None:
             print(result_snippet(unit, color), end="\n\n", flush=True)
-    if found.get("unchecked"):
-        print(f"{len(found['unchecked'])} candidates not checked (--json lists why)", file=sys.stderr)
+    if "candidates" in found:
+        print(_candidates_line(found["candidates"]), file=sys.stderr)
+
+
+def _check_mark(result: dict) -> str:
+    """`[2/3 checks]` for a result whose checks ran, `[not run: why]` for one never run."""
+    if result.get("unchecked"):
+        return f"  [not run: {result['unchecked']}]"
+    return f"  [{result['checks_passed']}/{result['checks_total']} checks]"
+
+
+def _candidates_line(counts: dict) -> str:
+    """What the checks ran on, in numbers that add up to --candidates."""
+    line = f"checks ran on {counts['run']} of {counts['asked']} candidates (--candidates)"
+    if counts["not_run"]:
+        line += f"; {counts['not_run']} candidates not run (budget or import error)"
+    if counts["passed_over"]:
+        line += f"; {counts['passed_over']} results passed over: they cannot take the calls"
+    return line + (" (--json lists why)" if counts["not_run"] or counts["passed_over"] else "")
 
 
 def _shown(result: dict, several_roots: bool) -> str:
