@@ -29,6 +29,9 @@ class Searcher:
         folder = self.index_dir / f"gen-{self.meta['generation']}"
         try:
             self.faiss, self.bm25 = _generation(folder)
+        except DamagedFile as err:  # the library's own message is its internals (C++ file and line)
+            raise CodelmError(f"the index's {err.what} ({err.path}) is damaged: rebuild the index with "
+                              f"`{store.rebuild_command(self.index_dir, self.meta)}`") from err
         except Exception as err:  # noqa: BLE001 - any unreadable file means a broken index
             raise store.no_index(self.index_dir, f"cannot read {folder.name}: {err}") from err
         self.test_ids = np.array([i for i, path in self.db.execute("SELECT id, path FROM units ORDER BY id")
@@ -122,6 +125,24 @@ class Searcher:
         return store.read_unit(self.db, unit_id)
 
 
+class DamagedFile(Exception):
+    """A file of a generation that its library cannot read: `what` it is, and its path."""
+
+    def __init__(self, what: str, path: Path) -> None:
+        super().__init__(f"{what} {path}")
+        self.what, self.path = what, path
+
+
+def _read(path: Path, load, what: str):
+    """`load(path)`; DamagedFile when the file is there but cannot be read."""
+    try:
+        return load(path)
+    except Exception as err:  # noqa: BLE001 - faiss raises RuntimeError, numpy ValueError, pickle...
+        if not path.exists():
+            raise
+        raise DamagedFile(what, path) from err
+
+
 _GENERATIONS: dict[Path, tuple] = {}  # generation folder -> (its vectors file's stat, FAISS, BM25)
 _LOADING = threading.Lock()
 
@@ -141,7 +162,8 @@ def _generation(folder: Path) -> tuple:
             del _GENERATIONS[gone]
         stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         if _GENERATIONS.get(folder, (None,))[0] != stamp:
-            _GENERATIONS[folder] = (stamp, faiss.read_index(str(folder / "vectors.faiss")), BM25.load(folder / "bm25"))
+            _GENERATIONS[folder] = (stamp, _read(folder / "vectors.faiss", lambda p: faiss.read_index(str(p)), "vector file"),
+                                    _read(folder / "bm25", BM25.load, "keyword index"))
         return _GENERATIONS[folder][1:]
 
 

@@ -87,6 +87,13 @@ def no_index(index_dir: Path, why: str) -> CodelmError:
     return CodelmError(f"no usable index at {index_dir} ({why}): run `codelm index PATH --index {index_dir}`")
 
 
+def rebuild_command(index_dir: Path, meta: dict) -> str:
+    """The command that rebuilds this index from its roots."""
+    roots = meta.get("roots") or ["PATH"]
+    default = len(roots) == 1 and Path(index_dir).resolve() == Path(roots[0]) / INDEX_DIR_NAME
+    return f"codelm index {' '.join(roots)}{'' if default else f' --index {index_dir}'} --rebuild"
+
+
 def connect(index_dir: Path, create: bool = False) -> sqlite3.Connection:
     """The index database; raises CodelmError when it is missing or not an index."""
     path = Path(index_dir) / DB_NAME

@@ -114,3 +114,16 @@ def test_show_by_name_and_by_id(indexed, codelm_cli):
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith("error: no unit util.py:slugfy") and "util.py:slugify" in proc.stderr
     assert len(proc.stderr.splitlines()) == 1
+
+
+def test_damaged_vector_file_is_one_plain_line(indexed, codelm_cli, tmp_path):
+    import shutil
+
+    root, _ = indexed
+    copy = shutil.copytree(root / ".codelm", tmp_path / "copy")
+    next(copy.glob("gen-*/vectors.faiss")).write_bytes(b"\x00" * 100)
+    proc = codelm_cli("search", "slug", "--index", str(copy))
+    assert proc.returncode == 1 and len(proc.stderr.splitlines()) == 1
+    assert proc.stderr.startswith("error: the index's vector file (") and "is damaged" in proc.stderr
+    assert f"`codelm index {root} --index {copy} --rebuild`" in proc.stderr
+    assert "faiss::" not in proc.stderr and ".cpp" not in proc.stderr
