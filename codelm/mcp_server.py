@@ -103,7 +103,7 @@ def create_server(index_dir: str | Path):
     from mcp.server.mcpserver import MCPServer
 
     service = IndexService(index_dir)
-    server = MCPServer("codelm", instructions="Search this code index in plain English or by code; "
+    server = MCPServer("codelm", log_level="WARNING", instructions="Search this code index in plain English or by code; "
                        "show a unit's source by id; re-index after edits; write a docstring; trace a Python program.")
 
     @server.tool()
@@ -160,6 +160,14 @@ def create_server(index_dir: str | Path):
         return trace_source(source, stdin=stdin, limits=Limits(timeout_s=timeout_s)).to_json()
 
     return server
+
+
+def tool_summaries() -> list[tuple[str, str]]:
+    """(name, first sentence of its description) of each tool the server offers, in its order."""
+    import anyio
+
+    tools = anyio.run(create_server(".").list_tools)  # the index is opened on first use: not here
+    return [(t.name, " ".join((t.description or "").split()).split(". ")[0].split(" (")[0].rstrip(".")) for t in tools]
 
 
 def serve_mcp(index_dir: str | Path) -> None:

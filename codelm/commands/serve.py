@@ -24,9 +24,21 @@ def register(commands) -> None:
                    "own copy of the model and index: more answers per second to concurrent clients than "
                    "threads, for more memory (e.g. --processes 2 on 2 cores)")
     p = commands.add("mcp", "serve an index to coding agents over MCP (stdio)", "codelm mcp --index .codelm",
-                     run_mcp, description="A Model Context Protocol server on stdin/stdout with the tools "
-                     "search_code, show_unit, index_status, reindex and trace_program.")
+                     run_mcp, description="A Model Context Protocol server on stdin/stdout with these tools:\n"
+                     + TOOLS_MARK)
     add_index_option(p)
+    p.format_help = lambda: _mcp_help(p)
+
+
+TOOLS_MARK = "{tools}"  # replaced in `codelm mcp --help` by the server's own list of tools
+
+
+def _mcp_help(parser: argparse.ArgumentParser) -> str:
+    """mcp's help, listing the tools the server offers (asked of the server itself, only when shown)."""
+    from codelm.mcp_server import tool_summaries
+
+    tools = "\n".join(f"  {name}: {summary}" for name, summary in tool_summaries())
+    return argparse.ArgumentParser.format_help(parser).replace(TOOLS_MARK, tools)
 
 
 def run_serve(args: argparse.Namespace) -> int:
