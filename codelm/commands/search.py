@@ -24,7 +24,8 @@ def register(commands) -> None:
                      run_index, description=INDEX_HELP)
     p.add_argument("path", nargs="*", help="the repository's directory; several make one index over all "
                                            "(each result names its root); none re-indexes the roots stored in --index")
-    p.add_argument("--index", help="index directory (default: PATH/.codelm; needed with several or no PATH)")
+    p.add_argument("--index", help="index directory (default: PATH/.codelm; needed with several PATHs; with no "
+                                   "PATH, the nearest .codelm in the working directory or a folder above it)")
     p.add_argument("--model", help="encoder: 'minilm-code' (the default: MiniLM fine-tuned for code search, shipped), "
                                         "'minilm' (the stock all-MiniLM-L6-v2) or a checkpoint directory")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything (e.g. after changing --model)")
@@ -78,9 +79,10 @@ def index_dir(args: argparse.Namespace) -> Path:
 def run_index(args: argparse.Namespace) -> int:
     from indexers.index import build_index
 
-    if len(args.path) != 1 and not args.index:
-        raise UsageError("give --index DIR: where the index of several repositories goes, or which index "
-                         "to update when no PATH is given")
+    if len(args.path) > 1 and not args.index:
+        raise UsageError("give --index DIR: where the index of several repositories goes")
+    if not args.path and not args.index:  # update the index of the repository we are in
+        args.index = str(index_dir(args))
     report = build_index(args.path, args.index, args.model, rebuild=args.rebuild, progress=True,
                          exclude=_patterns(args.exclude), include=_patterns(args.include))
     if args.json:

@@ -80,8 +80,15 @@ def test_search_from_a_subfolder_finds_the_index_above(indexed, codelm_cli, tmp_
     proc = codelm_cli("search", "turn a title into a url slug", "-k", "1", "--json", cwd=sub)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["results"][0]["name"] == "slugify"
-    proc = codelm_cli("search", "slug", cwd=tmp_path)  # no .codelm here nor above
-    assert proc.returncode == 1 and proc.stderr.startswith("error: no index found") and "codelm index" in proc.stderr
+    proc = codelm_cli("search", "turn a title into a url slug", "--tests", "only", "--json", cwd=sub)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["results"] == []  # no tests in this repository
+    proc = codelm_cli("index", "--json", cwd=sub)  # no PATH: updates the index found above
+    assert proc.returncode == 0, proc.stderr
+    assert (json.loads(proc.stdout)["units"], json.loads(proc.stdout)["embedded"]) == (2, 0)
+    for command in (["search", "slug"], ["mcp"], ["show", "util.py:slugify"], ["index"]):
+        proc = codelm_cli(*command, cwd=tmp_path)  # no .codelm here nor above
+        assert proc.returncode == 1 and proc.stderr.startswith("error: no index found"), command
+        assert "codelm index" in proc.stderr
 
 
 def test_index_of_no_source_files_fails_and_creates_nothing(codelm_cli, tmp_path):
