@@ -14,6 +14,7 @@ from typing import Annotated, Callable, Literal
 from pydantic import Field
 
 from codelm.errors import CodelmError
+from indexers.testpaths import TESTS_MODES
 
 MAX_QUERY_CHARS = 10_000
 MAX_SOURCE_CHARS = 200_000
@@ -112,7 +113,7 @@ def create_server(index_dir: str | Path):
                     k: Annotated[int, Field(ge=1, le=100)] = 10,
                     language: str | None = None, path: str | None = None,
                     checks: Annotated[list[str] | None, Field(max_length=20)] = None,
-                    tests: Literal["rank", "equal", "only"] = "rank") -> dict:
+                    tests: Literal[TESTS_MODES] = "rank") -> dict:
         """Find functions, methods and classes for a natural-language or code query, best first.
         `language` keeps one language (e.g. python); `path` is a glob on file paths (e.g. src/*).
         `checks` (Python only) are expressions run on the top candidates in a sandbox, `f` standing

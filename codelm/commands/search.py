@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from codelm.errors import UsageError
+from indexers.testpaths import TESTS_MODES
 
 INDEX_HELP = """Indexes functions, methods and classes of every source file under PATH (Python,
 JavaScript, TypeScript, Go, Java, Rust, C, C++, Ruby, PHP, C#, Bash). Respects .gitignore and
@@ -45,7 +46,7 @@ def register(commands) -> None:
     add_index_option(p)
     p.add_argument("-k", type=int, default=10, help="number of results")
     p.add_argument("--language", help="only units in this language (e.g. python)")
-    p.add_argument("--tests", choices=("rank", "equal", "only"), default="rank",
+    p.add_argument("--tests", choices=TESTS_MODES, default="rank",
                    help="tests, examples, docs and benchmarks (test_*.py, tests/, examples/, docs/...): rank "
                         "them below library code, search them as any code (equal), or search only them")
     p.add_argument("--path", dest="path_glob", help="only units whose path matches this glob (e.g. 'src/*')")
