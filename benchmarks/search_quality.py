@@ -15,7 +15,12 @@ indexed and searched with the project's own code (`indexers.index.build_index`,
 `indexers.search.Searcher`): BM25 alone is the fused search at weight 0, dense alone at
 weight 1, hybrid at the default weight. Prints one JSON object: MRR@10, recall@1, recall@10.
 
-    python benchmarks/search_quality.py [--small] [--split tune|test] [--keep DIR]
+`--tests equal` searches tests, examples and docs as any code (the corpus leaves test folders
+out, but keeps e.g. benchmark folders); the default ranks them below library code, as search does.
+`--with-tests` keeps the packages' test folders in the corpus, as in a repository, while the
+queries still ask for library code; it also scores hybrid search with tests ranked equally.
+
+    python benchmarks/search_quality.py [--small] [--split tune|test] [--keep DIR] [--tests rank|equal] [--with-tests]
 """
 
 from __future__ import annotations
@@ -86,19 +91,19 @@ def _char(line: str, byte_offset: int) -> int:
     return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace"))
 
 
-def package_files(package: str) -> list[Path]:
+def package_files(package: str, with_tests: bool = False) -> list[Path]:
     root = Path(sysconfig.get_paths()["purelib"]) / package
-    return sorted(p for p in root.rglob("*.py") if not {"tests", "test", "testing"} & set(p.parts))
+    return sorted(p for p in root.rglob("*.py") if with_tests or not {"tests", "test", "testing"} & set(p.parts))
 
 
-def build_corpus(split: str, small: bool, root: Path) -> list[dict]:
+def build_corpus(split: str, small: bool, root: Path, with_tests: bool = False) -> list[dict]:
     """Write the split's docstring-free files under `root`; return the queries
-    ({"query", "path", "name"}) whose answers are units in it."""
+    ({"query", "path", "name"}) whose answers are units in it (library units only, `with_tests`)."""
     rng = random.Random(SEED)
     cap, n_queries = (SMALL_CORPUS, SMALL_QUERIES) if small else (CORPUS, QUERIES)
     queues = []
     for package in SPLITS[split]:
-        files = package_files(package)
+        files = package_files(package, with_tests)
         rng.shuffle(files)
         queues.append(files)
     units: list[CodeUnit] = []
@@ -120,6 +125,10 @@ def build_corpus(split: str, small: bool, root: Path) -> list[dict]:
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text(stripped, encoding="utf-8")
             units += found
+    if with_tests:
+        from indexers.testpaths import is_test_path
+
+        return pick_queries([u for u in units if not is_test_path(u.path)], n_queries, rng)
     return pick_queries(units, n_queries, rng)
 
 
@@ -154,7 +163,7 @@ def score(ranked: list[list[tuple[str, str]]], queries: list[dict]) -> dict:
     return {"mrr@10": round(rr / n, 4), "recall@1": round(at1 / n, 4), "recall@10": round(at10 / n, 4)}
 
 
-def run(split: str, small: bool, keep: Path | None = None) -> dict:
+def run(split: str, small: bool, keep: Path | None = None, tests: str = "rank", with_tests: bool = False) -> dict:
     """Build the split's corpus, index it, and score BM25, dense and hybrid search."""
     from indexers.fusion import DENSE_WEIGHT
     from indexers.index import build_index
@@ -165,15 +174,16 @@ def run(split: str, small: bool, keep: Path | None = None) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     started = time.perf_counter()
-    queries = build_corpus(split, small, root)
+    queries = build_corpus(split, small, root, with_tests)
     report = build_index(root, work / "index", rebuild=True, progress=sys.stderr.isatty())
     index_seconds = time.perf_counter() - started
     searcher = Searcher(work / "index")
     out = {"split": split, "packages": SPLITS[split], "small": small, "units": report.units,
-           "queries": len(queries), "dense_weight": DENSE_WEIGHT,
+           "queries": len(queries), "dense_weight": DENSE_WEIGHT, "tests": tests, "with_tests": with_tests,
            "index_seconds": round(index_seconds, 1)}
-    for label, weight in (("bm25", 0.0), ("dense", 1.0), ("hybrid", None)):
-        ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, weight=weight)]
+    runs = [("bm25", 0.0, tests), ("dense", 1.0, tests), ("hybrid", None, tests)]
+    for label, weight, mode in runs + ([("hybrid_tests_equal", None, "equal")] if with_tests else []):
+        ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, weight=weight, tests=mode)]
                   for q in queries]
         out[label] = score(ranked, queries)
     best_single = max(out["bm25"]["mrr@10"], out["dense"]["mrr@10"])
@@ -188,8 +198,12 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="600 units, 100 queries")
     parser.add_argument("--split", choices=sorted(SPLITS), default="test")
     parser.add_argument("--keep", type=Path, help="keep the corpus and index in this folder")
+    parser.add_argument("--tests", choices=("rank", "equal"), default="rank",
+                        help="rank tests, examples and docs below library code (search's default) or equally")
+    parser.add_argument("--with-tests", action="store_true",
+                        help="keep the packages' test folders in the corpus (queries still ask for library code)")
     args = parser.parse_args()
-    print(json.dumps(run(args.split, args.small, args.keep)))
+    print(json.dumps(run(args.split, args.small, args.keep, args.tests, args.with_tests)))
 
 
 if __name__ == "__main__":

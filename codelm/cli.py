@@ -18,6 +18,7 @@ from codelm.errors import CodelmError
 # one module per area; each has `register(commands: Commands) -> None`
 COMMAND_MODULES = (
     "codelm.commands.search",
+    "codelm.commands.show",
     "codelm.commands.serve",
     "codelm.commands.docstring",
     "codelm.commands.trace",

@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Callable
+from typing import Annotated, Callable, Literal
 
 from pydantic import Field
 
 from codelm.errors import CodelmError
+from indexers.testpaths import TESTS_MODES
 
 MAX_QUERY_CHARS = 10_000
 MAX_SOURCE_CHARS = 200_000
@@ -40,10 +41,10 @@ class IndexService:
             return self._live
 
     def search(self, query: str, k: int, language: str | None, path: str | None,
-               checks: list[str] | None = None) -> dict:
+               checks: list[str] | None = None, tests: str = "rank") -> dict:
         from codelm.tasks.search.query import search
 
-        return search(self.searcher(), query, k, language, path, checks or ())
+        return search(self.searcher(), query, k, language, path, checks or (), tests=tests)
 
     def unit(self, unit_id: int) -> dict:
         found = self.searcher().unit(unit_id)
@@ -103,7 +104,7 @@ def create_server(index_dir: str | Path):
     from mcp.server.mcpserver import MCPServer
 
     service = IndexService(index_dir)
-    server = MCPServer("codelm", instructions="Search this code index in plain English or by code; "
+    server = MCPServer("codelm", log_level="WARNING", instructions="Search this code index in plain English or by code; "
                        "show a unit's source by id; re-index after edits; write a docstring; trace a Python program.")
 
     @server.tool()
@@ -111,12 +112,15 @@ def create_server(index_dir: str | Path):
     def search_code(query: Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS)],
                     k: Annotated[int, Field(ge=1, le=100)] = 10,
                     language: str | None = None, path: str | None = None,
-                    checks: Annotated[list[str] | None, Field(max_length=20)] = None) -> dict:
+                    checks: Annotated[list[str] | None, Field(max_length=20)] = None,
+                    tests: Literal[TESTS_MODES] = "rank") -> dict:
         """Find functions, methods and classes for a natural-language or code query, best first.
         `language` keeps one language (e.g. python); `path` is a glob on file paths (e.g. src/*).
         `checks` (Python only) are expressions run on the top candidates in a sandbox, `f` standing
-        for the candidate, e.g. ["f('1h30m') == 5400"]: candidates passing them all come first."""
-        return service.search(query, k, language, path, checks)
+        for the candidate, e.g. ["f('1h30m') == 5400"]: candidates passing them all come first.
+        `tests`: "rank" (default) puts tests, examples and docs below library code, "equal" searches
+        them as any code, "only" searches only them."""
+        return service.search(query, k, language, path, checks, tests)
 
     @server.tool()
     @_tool_errors
@@ -157,6 +161,14 @@ def create_server(index_dir: str | Path):
         return trace_source(source, stdin=stdin, limits=Limits(timeout_s=timeout_s)).to_json()
 
     return server
+
+
+def tool_summaries() -> list[tuple[str, str]]:
+    """(name, first sentence of its description) of each tool the server offers, in its order."""
+    import anyio
+
+    tools = anyio.run(create_server(".").list_tools)  # the index is opened on first use: not here
+    return [(t.name, " ".join((t.description or "").split()).split(". ")[0].split(" (")[0].rstrip(".")) for t in tools]
 
 
 def serve_mcp(index_dir: str | Path) -> None:

@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from codelm.errors import CodelmError
+from indexers.testpaths import TESTS_MODES
 
 MAX_QUERY_BYTES = 10_000  # a longer query answers 413
 MAX_K = 100  # k above this answers 400 (never clamped silently)
@@ -72,8 +73,11 @@ def parse_search(params) -> dict:
         raise ApiError(400, f"k must be from 1 to {MAX_K}, got {k}")
     checks = params.getlist("check") if hasattr(params, "getlist") else params.get("check", [])
     checks = [checks] if isinstance(checks, str) else [str(c) for c in checks]
+    tests = params.get("tests") or "rank"
+    if tests not in TESTS_MODES:
+        raise ApiError(400, f"tests must be one of {', '.join(TESTS_MODES)}, got {tests!r}")
     return {"query": query, "k": k, "language": params.get("language") or None,
-            "path_glob": params.get("path") or None, "checks": checks}  # the arguments of tasks.search.query.search
+            "path_glob": params.get("path") or None, "checks": checks, "tests": tests}  # the arguments of tasks.search.query.search
 
 
 async def _json_params(request: Request) -> dict:
@@ -131,9 +135,10 @@ class SearchPool:
             future.set_exception(err)
         return future
 
-    def search(self, query: str, k: int = 10, language: str | None = None, path_glob: str | None = None) -> list[dict]:
+    def search(self, query: str, k: int = 10, language: str | None = None, path_glob: str | None = None,
+               tests: str = "rank") -> list[dict]:
         """What `verified_search` needs of a Searcher."""
-        return self.submit(lambda s: s.search(query, k, language, path_glob)).result()
+        return self.submit(lambda s: s.search(query, k, language, path_glob, tests=tests)).result()
 
 
 def create_app(index_dir: str | Path, workers: int | None = None) -> Starlette:

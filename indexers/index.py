@@ -35,7 +35,8 @@ class IndexReport:
 
 
 def default_index_dir(root: str | Path) -> Path:
-    return Path(root) / ".codelm"
+    """The index directory of a repository when none is given: ROOT/.codelm."""
+    return Path(root) / store.INDEX_DIR_NAME
 
 
 def build_index(roots: str | Path | Sequence[str | Path] | None, index_dir: str | Path | None = None,
@@ -55,7 +56,13 @@ def build_index(roots: str | Path | Sequence[str | Path] | None, index_dir: str 
     if not given and index_dir is None:
         raise CodelmError("nothing to index: give the repository's directory (or --index DIR of an index to update)")
     index_dir = Path(index_dir) if index_dir else default_index_dir(given[0])
-    index_dir.mkdir(parents=True, exist_ok=True)
+    walked = None
+    if given and not (index_dir / store.DB_NAME).exists():  # a new index: nothing is created for no source files
+        walked = _walk(given, list(exclude or []), list(include or []))
+        if not walked[0]:
+            raise CodelmError(f"no source files found under {', '.join(map(str, given))}: give the "
+                              f"repository's directory (`codelm index --help` lists the languages)")
+    store.make_dir(index_dir)
     with store.lock(index_dir):  # one writer; connecting under it migrates an older schema
         db = store.connect(index_dir, create=True)
         meta = store.read_meta(db)
@@ -68,7 +75,7 @@ def build_index(roots: str | Path | Sequence[str | Path] | None, index_dir: str 
         if meta.get("model") and meta["model"] != model and not rebuild:
             raise CodelmError(f"the index at {index_dir} was built with model {meta['model']!r}, not "
                               f"{model!r}: pass --rebuild to re-embed everything with {model!r}")
-        files, report = _walk(roots, exclude, include)
+        files, report = walked if walked and roots == given else _walk(roots, exclude, include)
         known = {} if rebuild else {(r, p): h for r, p, h in db.execute("SELECT root, path, sha1 FROM files")}
         current = {key: _file_hash(f) for key, f in files.items()}
         changed = [key for key in files if known.get(key) != current[key]]

@@ -48,9 +48,10 @@ class LiveSearcher:
         """The index's meta as of the last call."""
         return self.searcher.meta
 
-    def search(self, query: str, k: int = 10, language: str | None = None, path_glob: str | None = None) -> list[dict]:
+    def search(self, query: str, k: int = 10, language: str | None = None, path_glob: str | None = None,
+               tests: str = "rank") -> list[dict]:
         """`Searcher.search` on the newest generation."""
-        return self.call(lambda s: s.search(query, k, language, path_glob))
+        return self.call(lambda s: s.search(query, k, language, path_glob, tests=tests))
 
     def unit(self, unit_id: int) -> dict | None:
         """`Searcher.unit` on the newest generation."""

@@ -13,6 +13,7 @@ import numpy as np
 from codelm.errors import CodelmError, UsageError
 from indexers import store
 from indexers.fusion import POOL, candidate_pool, fuse
+from indexers.testpaths import TEST_PENALTY, check_mode, is_test_path
 from indexers.text import code_tokens
 
 
@@ -28,28 +29,39 @@ class Searcher:
         folder = self.index_dir / f"gen-{self.meta['generation']}"
         try:
             self.faiss, self.bm25 = _generation(folder)
+        except DamagedFile as err:  # the library's own message is its internals (C++ file and line)
+            raise CodelmError(f"the index's {err.what} ({err.path}) is damaged: rebuild the index with "
+                              f"`{store.rebuild_command(self.index_dir, self.meta)}`") from err
         except Exception as err:  # noqa: BLE001 - any unreadable file means a broken index
             raise store.no_index(self.index_dir, f"cannot read {folder.name}: {err}") from err
+        self.test_ids = np.array([i for i, path in self.db.execute("SELECT id, path FROM units ORDER BY id")
+                                  if is_test_path(path)], dtype=np.int64)  # ranked below the library
         self.encoder = load_encoder(self.meta["model"])
         if self.encoder.fingerprint != self.meta.get("fingerprint"):
             raise CodelmError(f"the weights of model {self.meta['model']!r} changed since the index "
                               f"was built: re-index with `codelm index PATH --rebuild`")
 
     def search(self, query: str, k: int = 10, language: str | None = None,
-               path_glob: str | None = None, weight: float | None = None) -> list[dict]:
-        """The k best units for a natural-language or code query, best first, as contract dicts."""
+               path_glob: str | None = None, weight: float | None = None, tests: str = "rank") -> list[dict]:
+        """The k best units for a natural-language or code query, best first, as contract dicts.
+        `tests`: "rank" puts tests, examples, docs and benchmarks below the library
+        (`indexers.testpaths`), "equal" searches them as any unit, "only" searches only them."""
+        check_mode(tests)
         if not query.strip():
             raise UsageError("empty query: say what the code should do, or paste a snippet")
         if k < 1:
             raise UsageError("-k must be at least 1")
         with one_thread():
             qvec = self.encoder.encode([query])[0]
-            return self._search(query, qvec, k, language, path_glob, weight)
+            return self._search(query, qvec, k, language, path_glob, weight, tests)
 
     def _search(self, query: str, qvec: np.ndarray, k: int, language: str | None,
-                path_glob: str | None, weight: float | None) -> list[dict]:
+                path_glob: str | None, weight: float | None, tests: str = "rank") -> list[dict]:
         bm25 = self.bm25.scores(code_tokens(query))
         allowed = self._allowed(language, path_glob)
+        if tests == "only":
+            only = set(self.test_ids.tolist())
+            allowed = only if allowed is None else allowed & only
         size = max(POOL, k)
         pool = candidate_pool(self._dense(qvec, size, allowed), self._lexical_top(bm25, size, allowed), size)
         if not pool:
@@ -59,6 +71,8 @@ class Searcher:
         where = np.searchsorted(self.bm25.ids, pool)
         lexical = bm25[np.minimum(where, len(bm25) - 1)] * (self.bm25.ids[np.minimum(where, len(bm25) - 1)] == pool)
         fused = fuse(dense_all, lexical.astype(np.float32), weight)
+        if tests == "rank" and len(self.test_ids):
+            fused = fused * np.where(np.isin(pool, self.test_ids), np.float32(TEST_PENALTY), np.float32(1))
         best = np.argsort(-fused, kind="stable")[:k]
         return self._results([pool[i] for i in best], [float(fused[i]) for i in best])
 
@@ -108,9 +122,25 @@ class Searcher:
 
     def unit(self, unit_id: int) -> dict | None:
         """The unit with this id as a dict (id, root and every CodeUnit field), or None."""
-        row = self.db.execute(f"SELECT {', '.join(store.UNIT_FIELDS)}, root FROM units WHERE id = ?",
-                              (unit_id,)).fetchone()
-        return None if row is None else {"id": unit_id, "root": row[-1], **store.unit_from_row(row).__dict__}
+        return store.read_unit(self.db, unit_id)
+
+
+class DamagedFile(Exception):
+    """A file of a generation that its library cannot read: `what` it is, and its path."""
+
+    def __init__(self, what: str, path: Path) -> None:
+        super().__init__(f"{what} {path}")
+        self.what, self.path = what, path
+
+
+def _read(path: Path, load, what: str):
+    """`load(path)`; DamagedFile when the file is there but cannot be read."""
+    try:
+        return load(path)
+    except Exception as err:  # noqa: BLE001 - faiss raises RuntimeError, numpy ValueError, pickle...
+        if not path.exists():
+            raise
+        raise DamagedFile(what, path) from err
 
 
 _GENERATIONS: dict[Path, tuple] = {}  # generation folder -> (its vectors file's stat, FAISS, BM25)
@@ -132,7 +162,8 @@ def _generation(folder: Path) -> tuple:
             del _GENERATIONS[gone]
         stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         if _GENERATIONS.get(folder, (None,))[0] != stamp:
-            _GENERATIONS[folder] = (stamp, faiss.read_index(str(folder / "vectors.faiss")), BM25.load(folder / "bm25"))
+            _GENERATIONS[folder] = (stamp, _read(folder / "vectors.faiss", lambda p: faiss.read_index(str(p)), "vector file"),
+                                    _read(folder / "bm25", BM25.load, "keyword index"))
         return _GENERATIONS[folder][1:]
 
 

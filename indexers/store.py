@@ -32,6 +32,7 @@ from indexers.units import CodeUnit
 SCHEMA_VERSION = 2
 HNSW_FROM = 50_000
 DB_NAME = "index.sqlite"
+INDEX_DIR_NAME = ".codelm"  # the default index directory, inside the repository
 UNIT_FIELDS = ("path", "name", "kind", "language", "start_line", "end_line", "code",
                "signature", "docstring", "body")
 _SCHEMA = f"""
@@ -62,8 +63,35 @@ def _v1_to_v2(db: sqlite3.Connection, meta: dict) -> None:
 MIGRATIONS = {1: _v1_to_v2}
 
 
+def find_index(start: str | Path | None = None) -> Path:
+    """The nearest `.codelm` folder in `start` (default: the working directory) or a folder above
+    it, as git finds `.git`; CodelmError when there is none."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / INDEX_DIR_NAME).is_dir():
+            return folder / INDEX_DIR_NAME
+    raise CodelmError(f"no index found: no {INDEX_DIR_NAME} folder in {here} or any folder above it: run "
+                      f"`codelm index PATH` on the repository, or pass --index DIR")
+
+
+def make_dir(index_dir: Path) -> None:
+    """Create the index directory, with a `.gitignore` of `*` so that `git status` never lists it."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    ignore = index_dir / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# written by codelm: the index is rebuilt, never committed\n*\n")
+
+
 def no_index(index_dir: Path, why: str) -> CodelmError:
     return CodelmError(f"no usable index at {index_dir} ({why}): run `codelm index PATH --index {index_dir}`")
+
+
+def rebuild_command(index_dir: Path, meta: dict) -> str:
+    """The command that rebuilds this index from its roots."""
+    roots = meta.get("roots") or ["PATH"]
+    default = len(roots) == 1 and Path(index_dir).resolve() == Path(roots[0]) / INDEX_DIR_NAME
+    return f"codelm index {' '.join(roots)}{'' if default else f' --index {index_dir}'} --rebuild"
 
 
 def connect(index_dir: Path, create: bool = False) -> sqlite3.Connection:
@@ -170,6 +198,12 @@ def write_meta(db: sqlite3.Connection, **values) -> None:
 
 def unit_from_row(row: sqlite3.Row | tuple) -> CodeUnit:
     return CodeUnit(*row[:len(UNIT_FIELDS)])
+
+
+def read_unit(db: sqlite3.Connection, unit_id: int) -> dict | None:
+    """The unit with this id as a dict (id, root and every CodeUnit field), or None."""
+    row = db.execute(f"SELECT {', '.join(UNIT_FIELDS)}, root FROM units WHERE id = ?", (unit_id,)).fetchone()
+    return None if row is None else {"id": unit_id, "root": row[-1], **unit_from_row(row).__dict__}
 
 
 def all_vectors(db: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:

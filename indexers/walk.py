@@ -5,7 +5,8 @@ Rules, in order, for each entry under the root (sorted by name, so the result is
 - `.gitignore` and `.codelmignore` files (gitignore syntax) apply at their level and below,
   then the caller's `ignore_patterns`; matches are counted as `ignored`, not listed;
 - vendored folders (`node_modules`, `vendor`, `third_party`, `site-packages`, virtualenvs,
-  `dist`, `build`) are listed once as `vendored` and not entered;
+  `dist`, `build`, and `_vendor`, `vendored`, `extern` as pip and setuptools name theirs) are
+  listed once as `vendored` and not entered;
 - symlinked folders are never followed, so no cycle (`symlink_dir`: what they point to inside
   the root is walked where it lives); a symlinked file is followed when its target is a file
   inside the root, else listed as `symlink_outside` or `symlink_broken`;
@@ -32,8 +33,8 @@ from indexers.languages import language_for
 MAX_BYTES = 1_000_000
 NEVER_ENTER = {".git", ".hg", ".svn", ".codelm", "__pycache__", ".mypy_cache", ".pytest_cache",
                ".ruff_cache", ".tox", ".nox"}
-VENDORED = {"node_modules", "bower_components", "vendor", "third_party", "site-packages",
-            ".venv", "venv", "dist", "build"}
+VENDORED = {"node_modules", "bower_components", "vendor", "_vendor", "vendored", "extern", "third_party",
+            "site-packages", ".venv", "venv", "dist", "build"}  # _vendor, extern, vendored: as pip, setuptools
 DATA_SUFFIXES = {".json", ".jsonl", ".yaml", ".yml", ".csv", ".tsv", ".lock", ".sum"}
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", ".pb.go", ".pb.cc", ".pb.h",
                       ".generated.cs", ".designer.cs", ".g.cs")

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 from codelm.errors import UsageError
+from indexers.testpaths import TESTS_MODES
 
 INDEX_HELP = """Indexes functions, methods and classes of every source file under PATH (Python,
 JavaScript, TypeScript, Go, Java, Rust, C, C++, Ruby, PHP, C#, Bash). Respects .gitignore and
 .codelmignore; skips .git, binary, non-UTF-8, minified, generated and vendored files
-(node_modules, vendor, third_party, venvs, dist, build) and files over 1 MB, each counted with
+(node_modules, vendor, _vendor, vendored, extern, third_party, venvs, dist, build) and files over 1 MB, each counted with
 its reason. Running it again re-embeds only what changed and drops deleted files. Several PATHs
 make one index (each search result names its `root`); no PATH re-indexes the roots stored in
 --index. An index written by an older codelm is upgraded in place, nothing re-embedded."""
@@ -24,7 +25,8 @@ def register(commands) -> None:
                      run_index, description=INDEX_HELP)
     p.add_argument("path", nargs="*", help="the repository's directory; several make one index over all "
                                            "(each result names its root); none re-indexes the roots stored in --index")
-    p.add_argument("--index", help="index directory (default: PATH/.codelm; needed with several or no PATH)")
+    p.add_argument("--index", help="index directory (default: PATH/.codelm; needed with several PATHs; with no "
+                                   "PATH, the nearest .codelm in the working directory or a folder above it)")
     p.add_argument("--model", help="encoder: 'minilm-code' (the default: MiniLM fine-tuned for code search, shipped), "
                                         "'minilm' (the stock all-MiniLM-L6-v2) or a checkpoint directory")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything (e.g. after changing --model)")
@@ -41,14 +43,19 @@ def register(commands) -> None:
                      "codelm search \"read the config file and merge defaults\" -k 5", run_search)
     p.add_argument("query", nargs="?", help="natural language or a code snippet")
     p.add_argument("--queries", help="file of queries: one a line, or JSONL with a \"query\" field")
-    p.add_argument("--index", default=".codelm", help="index directory")
+    add_index_option(p)
     p.add_argument("-k", type=int, default=10, help="number of results")
     p.add_argument("--language", help="only units in this language (e.g. python)")
+    p.add_argument("--tests", choices=TESTS_MODES, default="rank",
+                   help="tests, examples, docs and benchmarks (test_*.py, tests/, examples/, docs/...): rank "
+                        "them below library code, search them as any code (equal), or search only them")
     p.add_argument("--path", dest="path_glob", help="only units whose path matches this glob (e.g. 'src/*')")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.add_argument("--format", choices=("text", "json", "jsonl", "vimgrep"), default="text",
                    help="json: one result set a line (as --json); jsonl: one result a line; "
                         "vimgrep: path:line:col:name for editors' quickfix lists")
+    p.add_argument("--no-snippet", dest="snippet", action="store_false",
+                   help="text output: no code under each result (by default its first lines, coloured on a terminal)")
     p.add_argument("--threshold", type=float, help="drop results scoring below this")
     p.add_argument("--check", action="append", default=[], metavar="EXPR",
                    help="run the top results in a sandbox and rank first those for which this expression "
@@ -57,12 +64,26 @@ def register(commands) -> None:
     p.add_argument("--budget", type=float, default=20.0, help="with --check: seconds for all the runs (default 20)")
 
 
+def add_index_option(parser) -> None:
+    """The `--index` option of every command that reads an index."""
+    parser.add_argument("--index", help="index directory (default: the nearest .codelm in the working "
+                                        "directory or a folder above it, as git finds .git)")
+
+
+def index_dir(args: argparse.Namespace) -> Path:
+    """The index a command reads: --index when given, else the nearest .codelm upward."""
+    from indexers.store import find_index
+
+    return Path(args.index) if args.index else find_index()
+
+
 def run_index(args: argparse.Namespace) -> int:
     from indexers.index import build_index
 
-    if len(args.path) != 1 and not args.index:
-        raise UsageError("give --index DIR: where the index of several repositories goes, or which index "
-                         "to update when no PATH is given")
+    if len(args.path) > 1 and not args.index:
+        raise UsageError("give --index DIR: where the index of several repositories goes")
+    if not args.path and not args.index:  # update the index of the repository we are in
+        args.index = str(index_dir(args))
     report = build_index(args.path, args.index, args.model, rebuild=args.rebuild, progress=True,
                          exclude=_patterns(args.exclude), include=_patterns(args.include))
     if args.json:
@@ -127,11 +148,11 @@ def run_search(args: argparse.Namespace) -> int:
 
         make_plan(args.check, args.candidates, args.budget)  # usage errors before the index opens
     queries = read_queries(args.queries) if args.queries else [args.query]
-    searcher = open_searcher(args.index)
+    searcher = open_searcher(index_dir(args))
     several_roots = len(searcher.meta.get("roots") or []) > 1
     for query in queries:
         found = search(searcher, query, args.k, args.language, args.path_glob, args.check or (),
-                       args.candidates, args.budget)
+                       args.candidates, args.budget, args.tests)
         if args.threshold is not None:
             found["results"] = [r for r in found["results"] if r["score"] >= args.threshold]
         if args.format == "vimgrep":
@@ -143,12 +164,42 @@ def run_search(args: argparse.Namespace) -> int:
         elif args.json or args.queries or args.format == "json":
             print(json.dumps(found), flush=True)
         else:
-            for r in found["results"]:
-                mark = f"  [{r['checks_passed']}/{r['checks_total']} checks]" if args.check else ""
-                print(f"{_shown(r, several_roots)}:{r['start_line']}-{r['end_line']}  {r['name']}  ({r['kind']}, {r['score']:.3f}){mark}")
-            if found.get("unchecked"):
-                print(f"{len(found['unchecked'])} candidates not checked (--json lists why)", file=sys.stderr)
+            print_text(searcher, found, args, several_roots)
     return 0
+
+
+def print_text(searcher, found: dict, args: argparse.Namespace, several_roots: bool) -> None:
+    """Results for a reader: one line each (path:lines  name  (kind, score)), a snippet of the
+    code under it unless --no-snippet; with --check, each result's checks."""
+    from codelm.commands.show import color_output
+    from codelm.tasks.search.show import result_snippet
+
+    color = color_output()
+    for r in found["results"]:
+        print(f"{_shown(r, several_roots)}:{r['start_line']}-{r['end_line']}  {r['name']}  ({r['kind']}, {r['score']:.3f})"
+              f"{_check_mark(r) if args.check else ''}")
+        unit = searcher.unit(r["id"]) if args.snippet else None
+        if unit is not None:
+            print(result_snippet(unit, color), end="\n\n", flush=True)
+    if "candidates" in found:
+        print(_candidates_line(found["candidates"]), file=sys.stderr)
+
+
+def _check_mark(result: dict) -> str:
+    """`[2/3 checks]` for a result whose checks ran, `[not run: why]` for one never run."""
+    if result.get("unchecked"):
+        return f"  [not run: {result['unchecked']}]"
+    return f"  [{result['checks_passed']}/{result['checks_total']} checks]"
+
+
+def _candidates_line(counts: dict) -> str:
+    """What the checks ran on, in numbers that add up to --candidates."""
+    line = f"checks ran on {counts['run']} of {counts['asked']} candidates (--candidates)"
+    if counts["not_run"]:
+        line += f"; {counts['not_run']} candidates not run (budget or import error)"
+    if counts["passed_over"]:
+        line += f"; {counts['passed_over']} results passed over: they cannot take the calls"
+    return line + (" (--json lists why)" if counts["not_run"] or counts["passed_over"] else "")
 
 
 def _shown(result: dict, several_roots: bool) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from codelm.commands.search import add_index_option, index_dir
 from codelm.errors import UsageError
 
 
@@ -13,7 +14,7 @@ def register(commands) -> None:
                      run_serve, description="Loads the index and model once and answers a JSON API "
                      "(/search?q=...&k=..&language=..&path=.., /units/ID, /health, /stats) and a search "
                      "page at /. k is 1..100; queries are at most 10 KB.")
-    p.add_argument("--index", default=".codelm", help="index directory")
+    add_index_option(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port)")
     p.add_argument("--workers", type=int, help="search threads per process, each answering one query at a "
@@ -23,9 +24,21 @@ def register(commands) -> None:
                    "own copy of the model and index: more answers per second to concurrent clients than "
                    "threads, for more memory (e.g. --processes 2 on 2 cores)")
     p = commands.add("mcp", "serve an index to coding agents over MCP (stdio)", "codelm mcp --index .codelm",
-                     run_mcp, description="A Model Context Protocol server on stdin/stdout with the tools "
-                     "search_code, show_unit, index_status, reindex and trace_program.")
-    p.add_argument("--index", default=".codelm", help="index directory")
+                     run_mcp, description="A Model Context Protocol server on stdin/stdout with these tools:\n"
+                     + TOOLS_MARK)
+    add_index_option(p)
+    p.format_help = lambda: _mcp_help(p)
+
+
+TOOLS_MARK = "{tools}"  # replaced in `codelm mcp --help` by the server's own list of tools
+
+
+def _mcp_help(parser: argparse.ArgumentParser) -> str:
+    """mcp's help, listing the tools the server offers (asked of the server itself, only when shown)."""
+    from codelm.mcp_server import tool_summaries
+
+    tools = "\n".join(f"  {name}: {summary}" for name, summary in tool_summaries())
+    return argparse.ArgumentParser.format_help(parser).replace(TOOLS_MARK, tools)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -37,12 +50,12 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers must be from 1 to 64, got {args.workers}")
     if not 1 <= args.processes <= 64:
         raise UsageError(f"--processes must be from 1 to 64, got {args.processes}")
-    serve(args.index, args.host, args.port, args.workers, args.processes)
+    serve(index_dir(args), args.host, args.port, args.workers, args.processes)
     return 0
 
 
 def run_mcp(args: argparse.Namespace) -> int:
     from codelm.mcp_server import serve_mcp
 
-    serve_mcp(args.index)
+    serve_mcp(index_dir(args))
     return 0

@@ -18,23 +18,68 @@ async function fetchJson(url, options) {
   return body;
 }
 
+// The page's address holds the search (q, k, language, path, tests): a result can be linked,
+// bookmarked and reloaded, and back/forward return to earlier searches.
+const FILTERS = ["language", "path", "tests"];
+let k = 20;
+let latest = 0;  // the newest search: an older answer arriving late is dropped
+
+function formParams() {
+  const params = new URLSearchParams({ q: $("q").value });
+  if (k !== 20) params.set("k", k);
+  for (const name of FILTERS) {
+    if ($(name).value && !(name === "tests" && $(name).value === "rank")) params.set(name, $(name).value);
+  }
+  return params;
+}
+
+function fillForm(params) {
+  $("q").value = params.get("q") || "";
+  k = Number.parseInt(params.get("k"), 10) || 20;
+  const language = params.get("language") || "";
+  if (language && ![...$("language").options].some((o) => o.value === language)) {
+    const option = document.createElement("option");
+    option.value = option.textContent = language;
+    $("language").append(option);
+  }
+  $("language").value = language;
+  $("path").value = params.get("path") || "";
+  $("tests").value = params.get("tests") || "rank";
+}
+
 async function search(event) {
   if (event) event.preventDefault();
-  const q = $("q").value;
-  if (!q.trim()) return;
-  const params = { q, k: 20, language: $("language").value, path: $("path").value };
+  if (!$("q").value.trim()) return;
+  const params = formParams();
+  if (event && location.search !== `?${params}`) history.pushState(null, "", `?${params}`);
+  await run(params);
+}
+
+async function run(params) {
+  const mine = ++latest;
   $("status").textContent = "searching…";
-  try {
+  let found = [];
+  let status;
+  try {  // POST: a pasted snippet may be longer than a server reads in a URL
     const body = await fetchJson("/search", { method: "POST", headers: { "Content-Type": "application/json" },
-                                              body: JSON.stringify(params) });
-    results = body.results;
-    $("status").textContent = results.length ? `${results.length} results` : "no results";
+                                              body: JSON.stringify({ k, ...Object.fromEntries(params) }) });
+    found = body.results;
+    status = found.length ? `${found.length} results` : "no results";
   } catch (err) {
-    results = [];
-    $("status").textContent = err.message;
+    status = err.message;
   }
+  if (mine !== latest) return;
+  results = found;
+  $("status").textContent = status;
   render();
   if (results.length) select(0);
+}
+
+async function fromAddress() {
+  const params = new URLSearchParams(location.search);
+  fillForm(params);
+  if ($("q").value.trim()) await run(formParams());
+  else { latest++; results = []; render(); $("status").textContent = ""; }
 }
 
 function render() {
@@ -85,7 +130,8 @@ document.addEventListener("keydown", (event) => {
 async function loadLanguages() {
   try {
     const stats = await fetchJson("/stats");
-    for (const lang of stats.languages || []) {
+    const known = new Set([...$("language").options].map((o) => o.value));
+    for (const lang of (stats.languages || []).filter((l) => !known.has(l))) {
       const option = document.createElement("option");
       option.value = option.textContent = lang;
       $("language").append(option);
@@ -94,4 +140,5 @@ async function loadLanguages() {
 }
 
 $("form").addEventListener("submit", search);
-loadLanguages();
+window.addEventListener("popstate", fromAddress);
+loadLanguages().then(fromAddress);

@@ -27,6 +27,13 @@ def test_search_check_end_to_end(tmp_path, codelm_cli):
     wrong = next(r for r in out["results"] if r["name"] == "parse_duration")
     assert not wrong["verified"] and wrong["failures"][0] == {"check": "f('1h30m') == 5400", "returned": "0"}
     assert sorted(p.name for p in root.iterdir()) == [".codelm", "durations.py"]
+    proc = codelm_cli("search", "parse a duration like 1h30m into seconds", "--index", index, "--no-snippet",
+                      "--check", "f('1h30m') == 5400", "--candidates", "1", "--budget", "30")
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 0 and len(lines) == 3 and lines[0].endswith("[0/1 checks]")
+    assert lines[0].startswith("durations.py:1-3  parse_duration  ")
+    assert all(line.endswith("[not run: not among the candidates]") for line in lines[1:])
+    assert proc.stderr.strip().splitlines()[-1] == "checks ran on 1 of 1 candidates (--candidates)"
 
 
 def test_bad_check_is_a_usage_error(tmp_path, codelm_cli):

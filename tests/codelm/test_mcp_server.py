@@ -26,11 +26,11 @@ def repo(tmp_path_factory):
     return root
 
 
-async def _session_calls(index_dir, calls):
+async def _session_calls(index_dir, calls, errlog_path=os.devnull):
     """Start `codelm mcp`, run `calls(session)` against it, return what it returns."""
     params = StdioServerParameters(command=sys.executable, args=["-m", "codelm", "mcp", "--index", str(index_dir)],
                                    env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=str(ROOT))
-    with open(os.devnull, "w") as errlog:
+    with open(errlog_path, "w") as errlog:
         async with stdio_client(params, errlog=errlog) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()
@@ -42,12 +42,13 @@ def _json(result) -> dict:
     return json.loads(result.content[0].text)
 
 
-def test_tools_over_stdio(repo, tiny_model_dir):
+def test_tools_over_stdio(repo, tiny_model_dir, tmp_path):
     async def calls(session):
         tools = {t.name for t in (await session.list_tools()).tools}
         found = _json(await session.call_tool("search_code", {"query": "fibonacci numbers", "k": 1}))
         checked = _json(await session.call_tool("search_code", {"query": "fibonacci", "k": 1,
                                                                 "checks": ["f(10) == 55"]}))
+        only_tests = _json(await session.call_tool("search_code", {"query": "fibonacci", "tests": "only"}))
         unit = _json(await session.call_tool("show_unit", {"unit_id": found["results"][0]["id"]}))
         status = _json(await session.call_tool("index_status", {}))
         (repo / "strings.py").write_text("def reverse_words(text):\n    return ' '.join(text.split()[::-1])\n")
@@ -65,11 +66,16 @@ def test_tools_over_stdio(repo, tiny_model_dir):
                   await session.call_tool("reindex", {"path": "/no/such/dir"}),
                   await session.call_tool("write_docstring", {"code": "def f(): pass",
                                                               "model": str(repo / "no-model")}),
-                  await session.call_tool("no_such_tool", {})]
+                  await session.call_tool("no_such_tool", {}),
+                  await session.call_tool("search_code", {"query": "sort", "tests": "never"})]
         still = _json(await session.call_tool("index_status", {}))
-        return tools, found, checked, unit, status, report, after, trace, doc, errors, still
+        return tools, found, checked, unit, status, report, after, trace, doc, errors, still, only_tests
 
-    tools, found, checked, unit, status, report, after, trace, doc, errors, still = anyio.run(_session_calls, repo / ".codelm", calls)
+    tools, found, checked, unit, status, report, after, trace, doc, errors, still, only_tests = anyio.run(
+        _session_calls, repo / ".codelm", calls, tmp_path / "stderr.log")
+    logged = (tmp_path / "stderr.log").read_text()
+    assert "INFO" not in logged and "faiss" not in logged  # no loader chatter on the agent's stderr
+    assert only_tests["results"] == []  # the repository has no tests
     assert tools == {"search_code", "show_unit", "index_status", "reindex", "write_docstring",
                      "trace_program"}
     assert found["results"][0]["name"] == "fibonacci"
@@ -91,3 +97,11 @@ def test_tools_over_stdio(repo, tiny_model_dir):
 def test_missing_index_exits_with_a_clear_error(tmp_path, codelm_cli):
     r = codelm_cli("mcp", "--index", str(tmp_path / "none"))
     assert r.returncode == 1 and "no usable index" in r.stderr
+
+
+def test_help_lists_the_tools_the_server_offers(codelm_cli):
+    from codelm.mcp_server import create_server
+
+    offered = [t.name for t in anyio.run(create_server(".").list_tools)]
+    shown = codelm_cli("mcp", "--help").stdout.split("tools:\n")[1].split("\n\n")[0].splitlines()
+    assert [line.split(":")[0].strip() for line in shown] == offered and len(offered) == 6

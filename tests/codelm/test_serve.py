@@ -51,6 +51,9 @@ def test_filters(client):
     assert [x["name"] for x in r["results"]] == ["startServer"]
     r = client.get("/search", params={"q": "config", "path": "mathx*"}).json()
     assert r["results"] and {x["path"] for x in r["results"]} == {"mathx.py"}
+    assert client.get("/search", params={"q": "config", "tests": "only"}).json()["results"] == []  # none here
+    equal = client.post("/search", json={"q": "config", "tests": "equal"}).json()["results"]
+    assert [x["id"] for x in equal] == [x["id"] for x in client.get("/search", params={"q": "config"}).json()["results"]]
 
 
 def test_unit_with_highlighted_code(client):
@@ -87,6 +90,7 @@ def test_page_and_its_assets(client):
     ({"q": "sort", "k": 0}, 400, "k must be"),
     ({"q": "sort", "k": 10**9}, 400, "k must be"),
     ({"q": "sort", "k": "ten"}, 400, "k must be"),
+    ({"q": "sort", "tests": "never"}, 400, "tests must be one of rank, equal, only"),
 ])
 def test_bad_search_input_is_a_clear_4xx(client, params, status, words):
     r = client.get("/search", params=params)
@@ -275,10 +279,34 @@ def test_web_page_in_headless_chromium(server):
             assert page.locator("#results li").count() == 1
             shot = ARTIFACTS / "search-page.png"
             shot.parent.mkdir(exist_ok=True)
+            assert "q=start+a+server" in page.url and "language=javascript" in page.url  # searches are linkable
             page.screenshot(path=str(shot), full_page=True)
+            _linked_searches_and_history(page, server)
         finally:
             browser.close()
     assert shot.stat().st_size > 1000
+
+
+def _linked_searches_and_history(page, server: str) -> None:
+    """A search in the address runs on load; each search updates the address; back returns."""
+    first_name = "document.querySelector('#results li .name')?.textContent"
+    page.goto(server + "/?q=fibonacci+numbers&k=2")
+    page.wait_for_function(f"{first_name} === 'fibonacci'")
+    assert page.input_value("#q") == "fibonacci numbers" and page.locator("#results li").count() == 2
+    page.fill("#q", "transpose a matrix")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"{first_name} === 'Matrix.transpose'")
+    assert page.url == server + "/?q=transpose+a+matrix&k=2"
+    page.go_back()
+    page.wait_for_function(f"{first_name} === 'fibonacci'")
+    assert page.input_value("#q") == "fibonacci numbers" and page.url == server + "/?q=fibonacci+numbers&k=2"
+    page.go_forward()
+    page.wait_for_function(f"{first_name} === 'Matrix.transpose'")
+    assert page.input_value("#q") == "transpose a matrix"
+    page.goto(server + "/?q=start+a+server&language=javascript&tests=equal")
+    page.wait_for_function(f"{first_name} === 'startServer'")
+    assert page.locator("#results li").count() == 1
+    assert (page.input_value("#language"), page.input_value("#tests")) == ("javascript", "equal")
 
 
 def test_two_search_workers_answer_alike_and_share_the_model_and_index(index_dir):

@@ -67,10 +67,34 @@ def test_errors(tmp_path):
         build_index(root, model="other-model", progress=False)
 
 
-def test_empty_repository_gives_empty_index(tmp_path):
+def test_no_source_files_is_an_error_and_creates_nothing(tmp_path):
+    (tmp_path / "notes.txt").write_text("no code here\n")
+    with pytest.raises(CodelmError, match="no source files found under"):
+        build_index(tmp_path, progress=False)
+    assert not (tmp_path / ".codelm").exists()
+
+
+def test_repository_emptied_after_indexing_gives_empty_index(tmp_path):
+    write_repo(tmp_path)
+    build_index(tmp_path, progress=False)
+    for rel in REPO_FILES:
+        (tmp_path / rel).unlink()
     report = build_index(tmp_path, progress=False)
     assert (report.files, report.units) == (0, 0)
     assert Searcher(tmp_path / ".codelm").search("anything") == []
+
+
+def test_new_index_is_git_ignored_and_found_from_subfolders(tmp_path):
+    from indexers.store import find_index
+    from indexers.walk import walk
+
+    write_repo(tmp_path)
+    build_index(tmp_path, progress=False)
+    assert (tmp_path / ".codelm/.gitignore").read_text().splitlines()[-1] == "*"
+    assert find_index(tmp_path / "web") == find_index(tmp_path) == tmp_path.resolve() / ".codelm"
+    assert not any(f.rel.startswith(".codelm") for f in walk(tmp_path).files)
+    with pytest.raises(CodelmError, match="no index found.*codelm index"):
+        find_index(tmp_path.parent)  # no index there nor above
 
 
 @pytest.mark.slow

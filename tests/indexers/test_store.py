@@ -77,8 +77,10 @@ def test_missing_or_corrupt_index_says_run_codelm_index(tmp_path):
         store.connect(tmp_path / "junk")
     _fill(tmp_path / "idx", 3)
     (tmp_path / "idx" / "gen-1" / "vectors.faiss").write_bytes(b"truncated")
-    with pytest.raises(CodelmError, match=r"no usable index .*cannot read gen-1"):
+    with pytest.raises(CodelmError) as damaged:
         Searcher(tmp_path / "idx")
+    assert str(damaged.value) == (f"the index's vector file ({tmp_path / 'idx' / 'gen-1' / 'vectors.faiss'}) is "
+                                  f"damaged: rebuild the index with `codelm index /r --index {tmp_path / 'idx'} --rebuild`")
     store.connect(tmp_path / "never", create=True).close()  # a database whose first run never finished
     with pytest.raises(CodelmError, match="never completed"):
         Searcher(tmp_path / "never")

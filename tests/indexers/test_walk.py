@@ -81,6 +81,8 @@ def test_skip_reasons(tmp_path):
     write(tmp_path, "msg_pb2.py", "x = 1\n")
     write(tmp_path, "node_modules/lib/index.js", "function f() {}\n")
     write(tmp_path, "vendor/v.go", "package v\n")
+    for folder in ("_vendor", "extern", "vendored"):  # as pip and setuptools name theirs
+        write(tmp_path, f"pkg/{folder}/lib.py")
     write(tmp_path, "build/out.py")
     write(tmp_path, ".git/hooks/pre-commit.py")
     write(tmp_path, ".codelm/x.py")
@@ -89,7 +91,8 @@ def test_skip_reasons(tmp_path):
     assert reasons(result) == {
         "app.min.js": "minified", "bin.py": "binary", "big.py": "too_large", "build": "vendored",
         "bundle.js": "minified", "gen.go": "generated", "latin.py": "not_utf8",
-        "msg_pb2.py": "generated", "node_modules": "vendored", "vendor": "vendored"}
+        "msg_pb2.py": "generated", "node_modules": "vendored", "vendor": "vendored",
+        "pkg/_vendor": "vendored", "pkg/extern": "vendored", "pkg/vendored": "vendored"}
 
 
 def test_symlinks_followed_only_to_files_inside_and_never_loop(tmp_path):

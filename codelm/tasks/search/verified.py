@@ -23,6 +23,7 @@ from codelm.tasks.search.signatures import Calls, calls_of_f, signature_problem
 
 
 RESULTS_PER_CANDIDATE = 5  # search results read per candidate: candidates are the first that can take the call
+NOT_A_CANDIDATE = "not among the candidates"  # the reason of results after the last candidate
 
 
 @dataclass
@@ -138,15 +139,17 @@ def select_candidates(root: Path, results: list[dict], plan: CheckPlan) -> tuple
     return todo, skipped
 
 
-def check_candidates(root: str | Path, results: list[dict], plan: CheckPlan) -> list[dict]:
+def check_candidates(root: str | Path, results: list[dict], plan: CheckPlan,
+                     selection: tuple[list[int], dict[int, str]] | None = None) -> list[dict]:
     """Run the checks on the first `plan.candidates` results that can take the calls (see
     `select_candidates`) and return every result re-ranked, each with `verified`, `checks_passed`, `checks_total` and
     `failures` (check, and the value `returned` or the `error`) or `unchecked` (the reason).
-    Each result runs in its own `root` when it names one (an index of several roots), else in `root`."""
+    Each result runs in its own `root` when it names one (an index of several roots), else in `root`.
+    `selection`: what `select_candidates` returned, when the caller has it."""
     root = Path(root)
     deadline = time.monotonic() + plan.budget_s
-    todo, skipped = select_candidates(root, results, plan)
-    out = [_unchecked(r, skipped.get(i, "not among the candidates")) for i, r in enumerate(results)]
+    todo, skipped = selection or select_candidates(root, results, plan)
+    out = [_unchecked(r, skipped.get(i, NOT_A_CANDIDATE)) for i, r in enumerate(results)]
     workers = plan.workers or max(2, os.cpu_count() or 2)
     batches = _batches(results, todo, workers)
     if batches:
@@ -163,15 +166,25 @@ def check_candidates(root: str | Path, results: list[dict], plan: CheckPlan) -> 
 
 
 def verified_search(searcher: Any, query: str, checks: list[str], k: int = 10, candidates: int = 20,
-                    budget: float = 20.0, language: str | None = None, path_glob: str | None = None) -> dict:
+                    budget: float = 20.0, language: str | None = None, path_glob: str | None = None,
+                    tests: str = "rank") -> dict:
     """Search, then verify: `{"query", "results": [... k re-ranked results], "unchecked":
-    [{"path", "name", "reason"}]}` (results carry the fields of `check_candidates`)."""
+    [{"path", "name", "reason"}], "candidates": {...}}` (results carry the fields of `check_candidates`).
+
+    "unchecked" lists the results that were not run, other than those after the last candidate:
+    the results passed over because they cannot take the calls (a signature mismatch, a nested
+    function...) and the candidates the run did not reach. "candidates" counts them apart, so
+    that they add up to --candidates: `{"asked": --candidates, "run", "not_run": candidates not
+    reached (budget, import error), "passed_over": results before them that cannot take the calls}`."""
     plan = make_plan(checks, candidates, budget)
     roots = searcher.meta.get("roots") or []
     if not roots:
         raise CodelmError("the index does not record its repository's root: re-index with `codelm index PATH`")
-    results = searcher.search(query, max(k, RESULTS_PER_CANDIDATE * candidates), language, path_glob)
-    ranked = check_candidates(roots[0], results, plan)
+    results = searcher.search(query, max(k, RESULTS_PER_CANDIDATE * candidates), language, path_glob, tests=tests)
+    selection = select_candidates(Path(roots[0]), results, plan)
+    ranked = check_candidates(roots[0], results, plan, selection)
     unchecked = [{"path": r["path"], "name": r["name"], "reason": r["unchecked"]}
-                 for r in ranked if r.get("unchecked") and r["unchecked"] != "not among the candidates"]
-    return {"query": query, "results": ranked[:k], "unchecked": unchecked}
+                 for r in ranked if r.get("unchecked") and r["unchecked"] != NOT_A_CANDIDATE]
+    run = sum("unchecked" not in r for r in ranked)
+    counts = {"asked": plan.candidates, "run": run, "not_run": len(selection[0]) - run, "passed_over": len(selection[1])}
+    return {"query": query, "results": ranked[:k], "unchecked": unchecked, "candidates": counts}

@@ -11,8 +11,8 @@ class FakeSearcher:
     def __init__(self) -> None:
         self.calls = []
 
-    def search(self, query, k=10, language=None, path_glob=None):
-        self.calls.append((query, k, language, path_glob))
+    def search(self, query, k=10, language=None, path_glob=None, tests="rank"):
+        self.calls.append((query, k, language, path_glob, tests))
         return [{"name": "f", "score": 1.0}]
 
 
@@ -20,7 +20,8 @@ def test_search_without_checks_passes_the_filters_through():
     searcher = FakeSearcher()
     found = search(searcher, "q", 3, "python", "src/*")
     assert found == {"query": "q", "results": [{"name": "f", "score": 1.0}]}
-    assert searcher.calls == [("q", 3, "python", "src/*")]
+    search(searcher, "q", 3, tests="only")
+    assert searcher.calls == [("q", 3, "python", "src/*", "rank"), ("q", 3, None, None, "only")]
 
 
 def test_search_with_checks_goes_through_verification(monkeypatch):
@@ -28,7 +29,7 @@ def test_search_with_checks_goes_through_verification(monkeypatch):
 
     seen = {}
 
-    def fake(searcher, query, checks, k, candidates, budget, language, path_glob):
+    def fake(searcher, query, checks, k, candidates, budget, language, path_glob, tests):
         seen.update(checks=checks, k=k, candidates=candidates, budget=budget)
         return {"query": query, "results": [], "unchecked": []}
 

@@ -121,3 +121,19 @@ def test_budget_and_candidate_count_are_honoured(repo):
     assert [(r["name"], r.get("unchecked")) for r in ranked] == [
         ("add_ok", None), ("add_one", "signature mismatch: takes at most 1 positional arguments, the check gives 2"),
         ("add_wrong", "not among the candidates")]
+
+
+def test_counts_add_up_to_the_candidates_asked(repo):
+    from codelm.tasks.search.verified import verified_search
+
+    class Found:
+        meta = {"roots": [str(repo)]}
+
+        def search(self, query, k, language=None, path_glob=None, tests="rank"):
+            names = ["add_one", "outer.inner", "add_ok", "add_kw", "add_wrong", "Adder.add", "add_loop"]
+            return [result("calc.py", n, "method" if "." in n else "function") for n in names][:k]
+
+    out = verified_search(Found(), "add", ["f(1, 2) == 3"], k=3, candidates=2)
+    assert out["candidates"] == {"asked": 2, "run": 2, "not_run": 0, "passed_over": 3}  # add_ok, add_wrong run
+    assert [u["name"] for u in out["unchecked"]] == ["add_one", "outer.inner", "add_kw"]  # not those after
+    assert [r["name"] for r in out["results"]] == ["add_ok", "add_one", "outer.inner"]
