@@ -77,22 +77,25 @@ def run(session, ids: Sequence[Sequence[int]], pad_id: int, batch_tokens: int,
     """Unit vectors (float32) of token id lists in input order, with an onnxruntime session;
     `progress(n)` is told of each batch done."""
     out = np.zeros((len(ids), session.get_outputs()[0].shape[-1]), dtype=np.float32)
-    for rows, batch, mask in batches(ids, pad_id, batch_tokens):
-        out[rows] = pool(session.run(None, {"input_ids": batch, "attention_mask": mask})[0], mask)
+    real = [i for i, x in enumerate(ids) if x]  # no tokens (a tokenizer without specials): a zero vector
+    if len(real) < len(ids) and progress:
+        progress(len(ids) - len(real))
+    for rows, batch, mask in batches([ids[i] for i in real], pad_id, batch_tokens):
+        out[[real[r] for r in rows]] = pool(session.run(None, {"input_ids": batch, "attention_mask": mask})[0], mask)
         if progress:
             progress(len(rows))
     return out
 
 
 def probe_ids(tokenizer_file: Path, max_tokens: int) -> list[list[int]]:
-    """Token ids of the probe texts, truncated as the encoder truncates."""
+    """Token ids of the probe texts, truncated as the encoder truncates (texts with none left out)."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(tokenizer_file))
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_tokens)
     texts = json.loads(PROBE_FILE.read_text(encoding="utf-8"))["texts"]
-    return [e.ids for e in tokenizer.encode_batch(texts)]
+    return [e.ids for e in tokenizer.encode_batch(texts) if e.ids]
 
 
 def export_encoder(model_dir: Path, out_dir: Path, max_tokens: int = 256, batch_tokens: int = 2048) -> dict:
