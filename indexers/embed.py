@@ -59,6 +59,7 @@ class Encoder:
         self.runtime, self.quantization = RUNTIME, "int8" if self.int8 else "fp32"
         self.path = folder / ("model.int8.onnx" if self.int8 else "model.onnx")
         self.pad_id, self.dim = record["pad_id"], record["dim"]
+        self.optimized = bool(record.get("optimized"))
         self.threads = threads or os.cpu_count() or 1
         self._sessions: dict[int, object] = {}
         self._opening = threading.Lock()
@@ -69,7 +70,7 @@ class Encoder:
 
         with self._opening:
             if threads not in self._sessions:
-                self._sessions[threads] = open_session(self.path, threads)
+                self._sessions[threads] = open_session(self.path, threads, self.optimized)
             return self._sessions[threads]
 
     def warm(self) -> None:
