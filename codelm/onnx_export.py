@@ -100,10 +100,12 @@ def probe_ids(tokenizer_file: Path, max_tokens: int) -> list[list[int]]:
     return [e.ids for e in tokenizer.encode_batch(texts) if e.ids]
 
 
-def export_encoder(model_dir: Path, out_dir: Path, max_tokens: int = 256, batch_tokens: int = 2048) -> dict:
+def export_encoder(model_dir: Path, out_dir: Path, max_tokens: int = 256, batch_tokens: int = 2048,
+                   int8: bool = True) -> dict:
     """Export the checkpoint in `model_dir` to `out_dir` (model.onnx, model.int8.onnx when kept,
     export.json) and return the record: which graph to run ("int8" or "fp32"), the probe's
-    cosines to the fp32 torch model and the MatMuls left in fp32."""
+    cosines to the fp32 torch model and the MatMuls left in fp32. `int8=False` exports fp32
+    alone (no quantisation tried: the record's "int8_checked" is false)."""
     import torch
 
     from codelm.checkpoint import load_pretrained
@@ -119,7 +121,9 @@ def export_encoder(model_dir: Path, out_dir: Path, max_tokens: int = 256, batch_
     _export_graph(model, out_dir / FP32, pad_id)
     record = {"pad_id": pad_id, "dim": model.config.hidden_size, "opset": OPSET, "min_cosine": MIN_COSINE,
               "probe": len(ids), "fp32": _cosines(out_dir / FP32, ids, pad_id, batch_tokens, reference)}
-    record.update(_choose_int8(out_dir, ids, pad_id, batch_tokens, reference, model.config.num_layers))
+    record.update(_choose_int8(out_dir, ids, pad_id, batch_tokens, reference, model.config.num_layers) if int8
+                  else {"kept": "fp32", "int8": None, "fp32_nodes": [], "tried": []})
+    record["int8_checked"] = int8
     for name in (FP32, INT8) if record["kept"] == "int8" else (FP32,):
         _optimize(out_dir / name)
     record["optimized"] = True

@@ -54,7 +54,7 @@ class Encoder:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_tokens)
         self.fingerprint = _fingerprint(self.model_dir)  # the weights; runtime and quantisation apart
-        folder, record = ensure_export(self.model_dir, _export_key(self.model_dir, self.fingerprint))
+        folder, record = ensure_export(self.model_dir, _export_key(self.model_dir, self.fingerprint), int8)
         self.int8 = int8 and record["kept"] == "int8"
         self.runtime, self.quantization = RUNTIME, "int8" if self.int8 else "fp32"
         self.path = folder / ("model.int8.onnx" if self.int8 else "model.onnx")

@@ -71,7 +71,8 @@ def build_index(roots: str | Path | Sequence[str | Path] | None, index_dir: str 
                               f"{model!r}: pass --rebuild to re-embed everything with {model!r}")
         _notice_runtime(meta, load_encoder(model), rebuild or reembed)  # exports the model if needed
         files, report = _walk(roots, exclude, include)
-        known = {} if rebuild or reembed else {(r, p): h for r, p, h in db.execute("SELECT root, path, sha1 FROM files")}
+        known = {} if rebuild or reembed else {(r, p): h for r, p, h in
+                                               db.execute("SELECT root, path, sha1 FROM files")}
         current = {key: _file_hash(f) for key, f in files.items()}
         changed = [key for key in files if known.get(key) != current[key]]
         deleted = [key for key in known if key not in current]

@@ -37,11 +37,12 @@ def cached_export(fingerprint: str) -> dict | None:
     return json.loads(record.read_text()) if record.is_file() else None
 
 
-def ensure_export(model_dir: Path, fingerprint: str) -> tuple[Path, dict]:
+def ensure_export(model_dir: Path, fingerprint: str, int8: bool = True) -> tuple[Path, dict]:
     """(folder, record) of the ONNX export of `model_dir`, exporting it first if the cache has
-    none (this alone imports torch; one line on stderr says so)."""
+    none, or none whose int8 graph was tried when `int8` (this alone imports torch; one line on
+    stderr says so)."""
     folder = export_dir(fingerprint)
-    record = cached_export(fingerprint)
+    record = _usable(cached_export(fingerprint), int8)
     if record is not None:
         return folder, record
     from codelm.onnx_export import export_encoder, notice
@@ -49,15 +50,20 @@ def ensure_export(model_dir: Path, fingerprint: str) -> tuple[Path, dict]:
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f"{fingerprint}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        record = cached_export(fingerprint)  # another process may have exported it meanwhile
+        record = _usable(cached_export(fingerprint), int8)  # another process may have exported it meanwhile
         if record is None:
             notice(f"exporting {model_dir.name} to ONNX Runtime, once for these weights (cache: {folder})")
             tmp = folder.with_name(f"{fingerprint}.tmp-{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             try:
-                record = export_encoder(model_dir, tmp)
+                record = export_encoder(model_dir, tmp, int8=int8)
                 shutil.rmtree(folder, ignore_errors=True)
                 tmp.rename(folder)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
     return folder, record
+
+
+def _usable(record: dict | None, int8: bool) -> dict | None:
+    """The record if it serves: any export for fp32, one whose int8 graph was tried for int8."""
+    return record if record is not None and (record.get("int8_checked", True) or not int8) else None

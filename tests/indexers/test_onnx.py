@@ -37,10 +37,11 @@ def test_export_of_the_stock_model_is_checked_and_cached(onnx_cache):
     assert Encoder("minilm", int8=False).path.name == "model.onnx"
 
 
-def test_an_export_that_fails_the_check_keeps_fp32(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    """A tiny untrained encoder with the default tokenizer: quick to export."""
     import torch
 
-    from codelm import onnx_export
     from codelm.checkpoint import save_pretrained
     from codelm.config import ModelConfig
     from codelm.model import CodeLM
@@ -48,15 +49,33 @@ def test_an_export_that_fails_the_check_keeps_fp32(tmp_path, monkeypatch):
 
     tok = default_tokenizer()
     torch.manual_seed(0)
-    tiny = save_pretrained(CodeLM(ModelConfig.preset("tiny", vocab_size=tok.vocab_size, pad_token_id=tok.pad_id,
-                                                      max_position_embeddings=130)), tmp_path / "tiny")
-    tok.save(tiny)
+    folder = save_pretrained(CodeLM(ModelConfig.preset("tiny", vocab_size=tok.vocab_size, pad_token_id=tok.pad_id,
+                                                        max_position_embeddings=300)), tmp_path_factory.mktemp("tiny"))
+    tok.save(folder)
+    return folder
+
+
+def test_an_export_that_fails_the_check_keeps_fp32(tiny_dir, tmp_path, monkeypatch):
+    from codelm import onnx_export
+
     monkeypatch.setattr(onnx_export, "MIN_COSINE", 1.01)  # no int8 graph can hold this
-    record = onnx_export.export_encoder(tiny, tmp_path / "onnx", max_tokens=128)
+    record = onnx_export.export_encoder(tiny_dir, tmp_path)
     assert record["kept"] == "fp32" and record["int8"] is None and record["fp32"]["min"] >= 0.9999
     assert [t["fp32_groups"] for t in record["tried"]] == [[], *map(list, onnx_export.EXCLUDE_TRIES)]
-    assert not (tmp_path / "onnx" / "model.int8.onnx").exists()
-    assert json.loads((tmp_path / "onnx" / "export.json").read_text()) == record
+    assert not (tmp_path / "model.int8.onnx").exists()
+    assert json.loads((tmp_path / "export.json").read_text()) == record
+
+
+def test_fp32_alone_is_exported_until_int8_is_asked_for(tiny_dir, capfd):
+    from indexers.onnx_cache import ensure_export
+
+    folder, record = ensure_export(tiny_dir, "tiny-test", int8=False)
+    assert (record["kept"], record["int8_checked"], record["tried"]) == ("fp32", False, [])
+    assert ensure_export(tiny_dir, "tiny-test", int8=False)[1] == record  # cached: not exported again
+    assert capfd.readouterr().err.count("exporting") == 1
+    folder, record = ensure_export(tiny_dir, "tiny-test")  # int8 now: exported again, quantisation tried
+    assert record["int8_checked"] and record["tried"] and capfd.readouterr().err.count("exporting") == 1
+    assert (folder / "model.int8.onnx").exists() == (record["kept"] == "int8")
 
 
 def test_encoder_is_deterministic_whatever_the_threads():
