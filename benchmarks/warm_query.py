@@ -3,7 +3,7 @@ after `Encoder.warm()`. Compares this tree (ONNX Runtime, the one-thread query s
 session on every core) with another tree given by --base (e.g. the torch path of commit
 2e845f4 extracted with `git archive`, whose warm() traces a TorchScript model), in one run:
 `--rounds` rounds alternate which side goes first, each side in a fresh process timing
-the same queries (docstring summaries of stdlib functions, 3 to 40 tokens). Prints one JSON
+the same queries inside `indexers.search.one_thread()` as a search does (docstring summaries of stdlib functions, 3 to 40 tokens). Prints one JSON
 object: p50 and p90 per side (ms, medians over rounds) and the per-round ratios.
 
     python benchmarks/warm_query.py --base /tmp/base-onnx [--rounds 3] [--queries 100]
@@ -34,7 +34,11 @@ for m in (email.message, http.client, logging):
 queries = queries[:{n}]
 encoder = Encoder()
 encoder.warm()
-run = (lambda q: encoder.encode([q])) if threads is None else (
+from indexers.search import one_thread  # as Searcher.search runs a query (torch on one thread in the base)
+def one(q):
+    with one_thread():
+        return encoder.encode([q])
+run = one if threads is None else (
     lambda q: run_ids(encoder.session(threads), [encoder.tokenizer.encode(q).ids], encoder.pad_id, 2048))
 if threads is not None:
     from codelm.onnx_export import run as run_ids
