@@ -114,7 +114,7 @@ class SearchPool:
         self.executor = ThreadPoolExecutor(workers, thread_name_prefix="codelm-search") if workers else None
         self.local = threading.local()
         self.meta = self.submit(lambda s: s.meta).result()  # loads now: a bad index fails at start
-        self.submit(lambda s: s.encoder.warm()).result()  # queries on a traced model (indexers.embed)
+        self.submit(lambda s: s.encoder.warm()).result()  # the query session opens now, not at the first query
 
     def _call(self, fn: Callable):
         if not hasattr(self.local, "live"):

@@ -1,20 +1,22 @@
-"""Sentence embeddings with the codelm core. The default, "minilm-code", is the embedded
+"""Sentence embeddings on ONNX Runtime. The default, "minilm-code", is the embedded
 all-MiniLM-L6-v2 with its top three blocks fine-tuned for code search (`codelm train search`,
 shipped as a half-precision delta in codelm/data/minilm_code); "minilm" is the stock model.
 
-Texts are tokenized with the model's own `tokenizer.json` (truncated to 256 tokens as the
-sentence-transformers configuration of MiniLM does), sorted by length so that batches carry
-little padding (2.5x faster than file order on this machine) and cut by a token budget rather
-than a number of texts, mean pooled and L2 normalised
-exactly as sentence-transformers does, and returned in input order as float32. With
-`int8=True` (the default) the blocks' Linear layers run on int8 kernels (codelm/core/quantize.py):
-cosine to the fp32 embeddings >= 0.99, faster on CPU; `int8=False` is the exact fp32 model.
+A checkpoint is exported to ONNX once per weights (codelm/core/export.py, cached by
+indexers/onnx_cache.py; only that export imports torch). Texts are tokenized with the model's
+own `tokenizer.json` (truncated to 256 tokens as the sentence-transformers configuration of
+MiniLM does), sorted by length so that batches carry little padding and cut by a token budget
+rather than a number of texts, mean pooled and L2 normalised exactly as sentence-transformers
+does, and returned in input order as float32. With `int8=True` (the default) the graph the
+export kept runs: int8 where it held cosine 0.99 to fp32 on the probe set, else fp32.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -24,21 +26,24 @@ from codelm.core import SEARCH_MODEL
 
 DEFAULT_MODEL = SEARCH_MODEL  # MiniLM with its top blocks fine-tuned for code search (codelm/data/minilm_code)
 MAX_TOKENS = 256
-# tokens per batch: the FFN's activations (tokens x 1536 floats) stay well under glibc's 32 MB
-# mmap threshold, so they reuse heap memory instead of fresh pages each time; 8 texts of 256
-# tokens, 64 of 32. On the index_speed.py corpus: 1.2-1.4x the throughput of 32 texts a batch
+# tokens per batch: the FFN's activations (tokens x 1536 floats) stay small enough to reuse
+# memory between batches; 8 texts of 256 tokens, 64 of 32
 BATCH_TOKENS = 2048
-INT8 = True  # the default: see codelm/core/quantize.py and benchmarks/index_speed.py
+INT8 = True  # run the int8 graph where the export kept one (codelm/core/export.py)
+RUNTIME = "onnxruntime"  # recorded in an index's meta with the quantisation of its vectors
+ONE_THREAD_UP_TO = 32  # texts: a query or a saved file runs on one thread (see encode)
 
 
 class Encoder:
-    """Embeds texts with a BERT/RoBERTa checkpoint loaded into the codelm core."""
+    """Embeds texts with a BERT/RoBERTa checkpoint exported to ONNX Runtime."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, max_tokens: int = MAX_TOKENS, int8: bool = INT8) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, max_tokens: int = MAX_TOKENS, int8: bool = INT8,
+                 threads: int | None = None) -> None:
         from tokenizers import Tokenizer
 
-        from codelm.core.checkpoint import load_pretrained, resolve_model_dir
+        from codelm.core import resolve_model_dir
         from codelm.errors import CodelmError
+        from indexers.onnx_cache import ensure_export
 
         self.name = model
         self.model_dir = resolve_model_dir(model)
@@ -48,72 +53,43 @@ class Encoder:
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_tokens)
-        self.model = load_pretrained(self.model_dir).eval()
-        self.int8 = int8 and _has_fbgemm()
-        if self.int8:
-            from codelm.core.quantize import quantize_int8
+        self.fingerprint = _fingerprint(self.model_dir)  # the weights; runtime and quantisation apart
+        folder, record = ensure_export(self.model_dir, _export_key(self.model_dir, self.fingerprint), int8)
+        self.int8 = int8 and record["kept"] == "int8"
+        self.runtime, self.quantization = RUNTIME, "int8" if self.int8 else "fp32"
+        self.path = folder / ("model.int8.onnx" if self.int8 else "model.onnx")
+        self.pad_id, self.dim = record["pad_id"], record["dim"]
+        self.optimized = bool(record.get("optimized"))
+        self.threads = threads or os.cpu_count() or 1
+        self._sessions: dict[int, object] = {}
+        self._opening = threading.Lock()
 
-            self.model = quantize_int8(self.model)
-        self.pad_id = self.model.config.pad_token_id
-        self.dim = self.model.config.hidden_size
-        self.fingerprint = _fingerprint(self.model_dir) + ("-int8" if self.int8 else "")
-        self._one = None  # see warm()
+    def session(self, threads: int):
+        """The onnxruntime session on `threads` intra-op threads, opened at first use."""
+        from codelm.core.export import open_session
+
+        with self._opening:
+            if threads not in self._sessions:
+                self._sessions[threads] = open_session(self.path, threads, self.optimized)
+            return self._sessions[threads]
 
     def warm(self) -> None:
-        """Trace the model for one text at a time (a query) with TorchScript: the same vectors bit
-        for bit (tested), 1.6-1.9x faster per query (7 tokens), as Python's per-layer overhead is half of a
-        short query's time. For processes that answer many queries (serve, mcp); takes ~0.15 s.
-        Where tracing fails (a torch without TorchScript), queries run as before."""
-        import warnings
-
-        import torch
-
-        if self._one is not None:
-            return
-
-        class Embed(torch.nn.Module):
-            def __init__(self, model: torch.nn.Module) -> None:
-                super().__init__()
-                self.model = model
-
-            def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-                return self.model.embed(ids, mask)
-
-        ids = torch.tensor([[self.pad_id + 1] * 3])  # an unpadded row: the mask's "no padding" branch
-        try:
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the tracer's notes on shapes read as Python ints
-                self._one = torch.jit.freeze(torch.jit.trace(Embed(self.model), (ids, torch.ones_like(ids))).eval())
-        except Exception:  # noqa: BLE001 - an optimisation only
-            self._one = None
+        """Open the one-thread session queries use and run it once, for processes that answer
+        many queries (serve, mcp): the first query pays no start-up."""
+        self.encode(["warm up"])
 
     def encode(self, texts: Sequence[str], batch_tokens: int = BATCH_TOKENS,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
         """(len(texts), dim) float32 unit vectors; `progress(n)` is told of each batch done.
-        Batches hold about `batch_tokens` tokens (padding included; at least one text)."""
-        import torch
+        Batches hold about `batch_tokens` tokens (padding included; at least one text). A few
+        texts (a query) are too little work to share among threads: they run on one."""
+        from codelm.core.export import run
 
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return out
+            return np.zeros((0, self.dim), dtype=np.float32)
+        session = self.session(1 if len(texts) <= ONE_THREAD_UP_TO else self.threads)
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        with torch.inference_mode():
-            start = 0
-            while start < len(order):
-                width = len(ids[order[start]])  # the longest of the batch: sorted longest first
-                rows = order[start:start + max(1, batch_tokens // max(width, 1))]
-                start += len(rows)
-                batch = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-                mask = torch.zeros((len(rows), width), dtype=torch.long)
-                for r, i in enumerate(rows):
-                    batch[r, :len(ids[i])] = torch.tensor(ids[i])
-                    mask[r, :len(ids[i])] = 1
-                embed = self.model.embed if len(rows) > 1 or self._one is None else self._one  # one row: no padding
-                out[rows] = embed(batch, mask).float().numpy()
-                if progress:
-                    progress(len(rows))
-        return out
+        return run(session, ids, self.pad_id, batch_tokens, progress)
 
 
 _LOADED: dict[tuple[str, str], Encoder] = {}
@@ -121,8 +97,8 @@ _LOADED: dict[tuple[str, str], Encoder] = {}
 
 def load_encoder(model: str = DEFAULT_MODEL) -> Encoder:
     """The Encoder for `model`, loaded once per process and weights: a watcher re-indexing or a
-    server reloading a new generation does not pay the model load (about 1-3 s) again."""
-    from codelm.core.checkpoint import resolve_model_dir
+    server reloading a new generation does not open the model again."""
+    from codelm.core import resolve_model_dir
 
     model_dir = resolve_model_dir(model)
     key = (str(model_dir), _fingerprint(model_dir))
@@ -131,17 +107,10 @@ def load_encoder(model: str = DEFAULT_MODEL) -> Encoder:
     return _LOADED[key]
 
 
-def _has_fbgemm() -> bool:
-    import torch
-
-    return ("fbgemm" in torch.backends.quantized.supported_engines
-            and hasattr(torch.ops.quantized, "linear_dynamic"))  # a later torch may drop them
-
-
 def _fingerprint(model_dir: Path) -> str:
     """Identifies the weights: config plus weight file names and sizes (and a delta's content,
     since every delta trained over the same blocks has the same size)."""
-    from codelm.core.checkpoint import DELTA_FILE
+    from codelm.core import DELTA_FILE
 
     h = hashlib.sha1((model_dir / "config.json").read_bytes() if (model_dir / "config.json").exists() else b"")
     for path in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
@@ -150,6 +119,23 @@ def _fingerprint(model_dir: Path) -> str:
         if path.name == DELTA_FILE:
             h.update(_content_digest(str(path), stat.st_size, stat.st_mtime_ns))
     return h.hexdigest()[:16]
+
+
+def _export_key(model_dir: Path, fingerprint: str) -> str:
+    """The cache key of an export: the fingerprint and where and when the weights were written
+    (a checkpoint retrained to the same shape keeps its fingerprint, not its export)."""
+    import json
+
+    from codelm.core import DELTA_META, resolve_model_dir
+
+    folders = [model_dir]
+    if (model_dir / DELTA_META).is_file():
+        folders.append(resolve_model_dir(json.loads((model_dir / DELTA_META).read_text())["base"]))
+    h = hashlib.sha1(fingerprint.encode())
+    for folder in folders:
+        for path in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+            h.update(f"{path.resolve()}:{path.stat().st_mtime_ns}".encode())
+    return f"{fingerprint}-{h.hexdigest()[:8]}"
 
 
 @functools.lru_cache(maxsize=8)

@@ -11,13 +11,11 @@ from typing import Sequence
 
 from codelm.errors import CodelmError
 from indexers import store
-from indexers.embed import DEFAULT_MODEL
+from indexers.embed import DEFAULT_MODEL, Encoder, load_encoder
 from indexers.extract import extract_text
 from indexers.text import unit_text
 from indexers.units import CodeUnit
 from indexers.walk import walk
-
-SMALL_BATCH = 32  # at most this many units to embed: one torch thread (see _embed)
 
 
 @dataclass
@@ -41,13 +39,16 @@ def default_index_dir(root: str | Path) -> Path:
 
 def build_index(roots: str | Path | Sequence[str | Path] | None, index_dir: str | Path | None = None,
                 model: str | None = None, rebuild: bool = False, progress: bool = True,
-                exclude: list[str] | None = None, include: list[str] | None = None) -> IndexReport:
+                exclude: list[str] | None = None, include: list[str] | None = None,
+                reembed: bool = False) -> IndexReport:
     """Index the source files under `roots` (one directory or several) into `index_dir`
     (default: the first root's .codelm). None or [] re-indexes the roots stored in `index_dir`;
     roots given replace the stored ones (units of a root no longer given are dropped).
 
     Re-running embeds only units whose content changed and drops deleted files. An index
-    built with another model is an error unless `rebuild`, which starts it afresh.
+    built with another model is an error unless `rebuild`, which starts it afresh. `reembed`
+    embeds every unit again with the same model (vectors of another runtime or quantisation
+    are otherwise kept, with a one-line notice on stderr).
     `exclude`/`include` are gitignore-syntax patterns, stored with the index: None reuses
     the stored ones, a list (even empty) replaces them.
     """
@@ -75,8 +76,10 @@ def build_index(roots: str | Path | Sequence[str | Path] | None, index_dir: str 
         if meta.get("model") and meta["model"] != model and not rebuild:
             raise CodelmError(f"the index at {index_dir} was built with model {meta['model']!r}, not "
                               f"{model!r}: pass --rebuild to re-embed everything with {model!r}")
+        _notice_runtime(meta, load_encoder(model), rebuild or reembed)  # exports the model if needed
         files, report = walked if walked and roots == given else _walk(roots, exclude, include)
-        known = {} if rebuild else {(r, p): h for r, p, h in db.execute("SELECT root, path, sha1 FROM files")}
+        known = {} if rebuild or reembed else {(r, p): h for r, p, h in
+                                               db.execute("SELECT root, path, sha1 FROM files")}
         current = {key: _file_hash(f) for key, f in files.items()}
         changed = [key for key in files if known.get(key) != current[key]]
         deleted = [key for key in known if key not in current]
@@ -84,8 +87,8 @@ def build_index(roots: str | Path | Sequence[str | Path] | None, index_dir: str 
         if changed or deleted or rebuild or "generation" not in meta or meta.get("roots") != names:
             units = [(key[0], u) for key in changed
                      for u in extract_text(_file_text(files[key]), files[key].rel, files[key].language)]
-            report.embedded = _update(db, index_dir, meta, model, rebuild, names, units, changed,
-                                      deleted, current, progress)
+            report.embedded = _update(db, index_dir, meta, model, rebuild, reembed, names, units,
+                                      changed, deleted, current, progress)
         store.write_meta(db, exclude=exclude, include=include)  # the next re-index reuses them
         report.units = db.execute("SELECT count(*) FROM units").fetchone()[0]
         db.close()
@@ -124,18 +127,19 @@ def _walk(roots: list[Path], exclude: list[str], include: list[str]) -> tuple[di
     return files, report
 
 
-def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, roots: list[str],
+def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, reembed: bool, roots: list[str],
             units: list[tuple[str, CodeUnit]], changed: list[tuple[str, str]],
             deleted: list[tuple[str, str]], hashes: dict[tuple[str, str], str], progress: bool) -> int:
     """Embed new units (each with its root), then switch to a new generation in one
     transaction. Returns #embedded."""
-    from indexers.embed import load_encoder
-
     encoder = load_encoder(model)
-    if meta.get("fingerprint") not in (None, encoder.fingerprint) and not rebuild:
+    before = store.made_by(meta)
+    if before["fingerprint"] not in (None, encoder.fingerprint) and not rebuild:
         raise CodelmError(f"the weights of model {model!r} changed since the index at {index_dir} "
                           f"was built: pass --rebuild to re-embed everything")
-    reusable = {} if rebuild else _stored_vectors(db, {u.content_hash for _, u in units})
+    if rebuild or reembed or "generation" not in meta:  # every vector is made now
+        before = {"runtime": encoder.runtime, "quantization": encoder.quantization}
+    reusable = {} if rebuild or reembed else _stored_vectors(db, {u.content_hash for _, u in units})
     todo = [u for _, u in units if u.content_hash not in reusable]
     vectors = _embed(encoder, todo, progress)
     fresh = dict(zip((u.content_hash for u in todo), vectors))
@@ -156,7 +160,8 @@ def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, roots: l
         db.executemany("INSERT INTO files VALUES (?, ?, ?)", [(*key, hashes[key]) for key in changed])
         store.write_generation(index_dir, generation, db, encoder.dim)
         store.write_meta(db, schema_version=store.SCHEMA_VERSION, model=model,
-                         fingerprint=encoder.fingerprint, dim=encoder.dim,
+                         fingerprint=encoder.fingerprint, runtime=before["runtime"],
+                         quantization=before["quantization"], dim=encoder.dim,
                          model_dir=str(encoder.model_dir), roots=roots,
                          generation=generation, created=meta.get("created", now), updated=now)
         db.execute("COMMIT")
@@ -194,15 +199,20 @@ def _stored_vectors(db, hashes: set[str]) -> dict[str, bytes]:
     return out
 
 
-def _embed(encoder, units: list[CodeUnit], progress: bool):
-    from contextlib import nullcontext
-
+def _embed(encoder: Encoder, units: list[CodeUnit], progress: bool):
     from tqdm import tqdm
 
-    from indexers.search import one_thread
-
-    # a few units (a saved file under --watch) are too few to share among threads: as for a query
     with tqdm(total=len(units), desc="embedding", unit="unit", file=sys.stderr,
-              disable=not progress or not units, dynamic_ncols=True) as bar, \
-            (one_thread() if len(units) <= SMALL_BATCH else nullcontext()):
+              disable=not progress or not units, dynamic_ncols=True) as bar:
         return encoder.encode([unit_text(u) for u in units], progress=bar.update)
+
+
+def _notice_runtime(meta: dict, encoder: Encoder, reembedding: bool) -> None:
+    """One line on stderr when the index's vectors came from another runtime or quantisation
+    than the encoder's (they still answer; new and changed units get the encoder's)."""
+    before = store.made_by(meta)
+    now = {"runtime": encoder.runtime, "quantization": encoder.quantization}
+    if "generation" in meta and not reembedding and (before["runtime"], before["quantization"]) != tuple(now.values()):
+        print(f"note: this index's vectors were made by {before['runtime']} {before['quantization']}, new ones "
+              f"by {now['runtime']} {now['quantization']}; `codelm index --reembed` re-embeds them all",
+              file=sys.stderr, flush=True)

@@ -37,7 +37,8 @@ class Searcher:
         self.test_ids = np.array([i for i, path in self.db.execute("SELECT id, path FROM units ORDER BY id")
                                   if is_test_path(path)], dtype=np.int64)  # ranked below the library
         self.encoder = load_encoder(self.meta["model"])
-        if self.encoder.fingerprint != self.meta.get("fingerprint"):
+        # vectors of another runtime or quantisation (an index of an older codelm) still answer
+        if self.encoder.fingerprint != store.made_by(self.meta)["fingerprint"]:
             raise CodelmError(f"the weights of model {self.meta['model']!r} changed since the index "
                               f"was built: re-index with `codelm index PATH --rebuild`")
 
@@ -169,19 +170,16 @@ def _generation(folder: Path) -> tuple:
 
 @contextmanager
 def one_thread():
-    """One query is too small to share among threads: with one thread torch and FAISS answer
-    it faster (on a few busy cores thread pools wait on each other)."""
+    """One query is too small to share among threads: FAISS answers it on one (the encoder
+    runs a query on its one-thread session, see indexers.embed)."""
     import faiss
-    import torch
 
-    before = torch.get_num_threads(), faiss.omp_get_max_threads()
-    torch.set_num_threads(1)
+    before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
         yield
     finally:
-        torch.set_num_threads(before[0])
-        faiss.omp_set_num_threads(before[1])
+        faiss.omp_set_num_threads(before)
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:

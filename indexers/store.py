@@ -1,6 +1,7 @@
 """The index directory: SQLite for units, files and metadata; FAISS and BM25 per generation.
 
-    DIR/index.sqlite        meta (schema_version, model, fingerprint, dim, roots, generation),
+    DIR/index.sqlite        meta (schema_version, model, fingerprint, runtime, quantization,
+                            dim, roots, generation),
                             files (root, path, sha1), units (root, all CodeUnit fields, hash, vector)
     DIR/gen-<N>/vectors.faiss, DIR/gen-<N>/bm25/, DIR/gen-<N>/ids.npy
 
@@ -188,7 +189,18 @@ def summary(db: sqlite3.Connection, index_dir: str | Path) -> dict:
             "files": db.execute("SELECT count(*) FROM files").fetchone()[0], "model": meta.get("model"),
             "schema": meta.get("schema_version"), "generation": meta.get("generation"),
             "roots": meta.get("roots", []), "updated": meta.get("updated"),
+            "runtime": made_by(meta)["runtime"], "quantization": made_by(meta)["quantization"],
             "languages": [lang for (lang,) in db.execute("SELECT DISTINCT language FROM units ORDER BY 1")]}
+
+
+def made_by(meta: dict) -> dict:
+    """What made an index's vectors: the weights' fingerprint, the runtime and the quantisation.
+    An index of a codelm before ONNX Runtime records neither: its vectors came from torch, in
+    int8 where its fingerprint ends in "-int8"."""
+    fingerprint = meta.get("fingerprint") or ""
+    return {"fingerprint": fingerprint.removesuffix("-int8") or None,
+            "runtime": meta.get("runtime", "torch"),
+            "quantization": meta.get("quantization", "int8" if fingerprint.endswith("-int8") else "fp32")}
 
 
 def write_meta(db: sqlite3.Connection, **values) -> None:

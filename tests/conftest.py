@@ -50,6 +50,15 @@ def run_codelm(*args: str, cwd: str | Path | None = None, input: str | None = No
                           capture_output=True, text=True, timeout=timeout, env=full_env)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory) -> Path:
+    """Encoders exported to ONNX go to one folder per test session (never the user's cache):
+    each model is exported once, by the first test that needs it, and its subprocesses share it."""
+    folder = tmp_path_factory.mktemp("codelm-cache")
+    os.environ["CODELM_CACHE"] = str(folder)
+    return folder
+
+
 @pytest.fixture
 def codelm_cli():
     """The `run_codelm` function, as a fixture."""

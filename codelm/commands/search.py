@@ -30,6 +30,8 @@ def register(commands) -> None:
     p.add_argument("--model", help="encoder: 'minilm-code' (the default: MiniLM fine-tuned for code search, shipped), "
                                         "'minilm' (the stock all-MiniLM-L6-v2) or a checkpoint directory")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything (e.g. after changing --model)")
+    p.add_argument("--reembed", action="store_true",
+                   help="embed every unit again with the same model (e.g. vectors of an older codelm's runtime)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--exclude", action="append", metavar="PATTERN",
                    help="skip files matching this gitignore-style pattern (repeatable); stored with the "
@@ -85,7 +87,8 @@ def run_index(args: argparse.Namespace) -> int:
     if not args.path and not args.index:  # update the index of the repository we are in
         args.index = str(index_dir(args))
     report = build_index(args.path, args.index, args.model, rebuild=args.rebuild, progress=True,
-                         exclude=_patterns(args.exclude), include=_patterns(args.include))
+                         exclude=_patterns(args.exclude), include=_patterns(args.include),
+                         reembed=args.reembed)
     if args.json:
         print(json.dumps(report.to_json()))
     else:

