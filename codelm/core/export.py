@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-PROBE_FILE = Path(__file__).parent / "data" / "onnx_probe.json"
+PROBE_FILE = Path(__file__).resolve().parents[1] / "data" / "onnx_probe.json"
 RECORD = "export.json"
 FP32, INT8 = "model.onnx", "model.int8.onnx"
 MIN_COSINE = 0.99
