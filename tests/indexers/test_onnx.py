@@ -45,7 +45,7 @@ def tiny_dir(tmp_path_factory):
     from codelm.core.checkpoint import save_pretrained
     from codelm.core.config import ModelConfig
     from codelm.core.model import CodeLM
-    from codelm.tokenizer import default_tokenizer
+    from codelm.core.tokenizer import default_tokenizer
 
     tok = default_tokenizer()
     torch.manual_seed(0)
