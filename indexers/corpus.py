@@ -104,8 +104,10 @@ class _ShardWriter:
 
 
 def build_corpus(paths: Iterable[str | Path], out: str | Path, seed: int = 0, valid_share: float = 0.05,
-                 min_docstring_words: int = 3, shard_size: int = 50_000, progress: bool = True) -> CorpusReport:
-    """Write the corpus of the source trees `paths` into `out`; see the module docstring."""
+                 min_docstring_words: int = 3, shard_size: int = 50_000, progress: bool = True,
+                 exclude: tuple[str, ...] | list[str] = ()) -> CorpusReport:
+    """Write the corpus of the source trees `paths` into `out`; see the module docstring.
+    `exclude`: gitignore-style patterns left out of every tree (e.g. `_vendor/`)."""
     from tqdm import tqdm
 
     if not 0.0 <= valid_share < 1.0:
@@ -119,7 +121,7 @@ def build_corpus(paths: Iterable[str | Path], out: str | Path, seed: int = 0, va
     seen: set[str] = set()
     files = []
     for root in paths:
-        walked = walk(root)
+        walked = walk(root, ignore_patterns=list(exclude))
         report.skipped += len(walked.skipped)
         name = Path(root).resolve().name
         files += [(f"{name}/{f.rel}", f) for f in walked.files]

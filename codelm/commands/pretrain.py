@@ -25,6 +25,8 @@ def register(commands) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the train/valid split by file")
     p.add_argument("--valid-share", type=float, default=0.05, help="share of files in the valid split")
     p.add_argument("--min-docstring-words", type=int, default=3, help="shortest docstring kept as a pair")
+    p.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                   help="gitignore-style pattern left out of every tree (repeatable), e.g. _vendor/")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p = commands.add("pretrain", "pretrain a code encoder (mlm, rtd)",
                      "codelm pretrain --objective mlm+rtd --config tiny --data corpus --out runs/pre",
@@ -46,7 +48,7 @@ def run_corpus(args: argparse.Namespace) -> int:
     from indexers.corpus import build_corpus
 
     report = build_corpus(args.paths, args.out, seed=args.seed, valid_share=args.valid_share,
-                          min_docstring_words=args.min_docstring_words)
+                          min_docstring_words=args.min_docstring_words, exclude=args.exclude)
     if args.json:
         print(json.dumps(report.to_json()))
     else:
