@@ -76,7 +76,7 @@ def length_normalized(log_prob: float, length: int, length_penalty: float) -> fl
 def beam_search(model: CodeLM, input_ids: torch.Tensor, max_new_tokens: int, num_beams: int = 4,
                 eos_id: int | None = None, length_penalty: float = 1.0, no_repeat_ngram_size: int = 0,
                 mode: str = "decoder", attention_mask: torch.Tensor | None = None,
-                use_cache: bool = True) -> torch.LongTensor:
+                use_cache: bool = True, repetition_penalty: float = 1.0) -> torch.LongTensor:
     """The best continuation of each prompt by beam search; returns new tokens as `greedy` does.
 
     Each step extends every live beam by every token, keeps 2 * num_beams candidates per prompt,
@@ -84,7 +84,9 @@ def beam_search(model: CodeLM, input_ids: torch.Tensor, max_new_tokens: int, num
     `length_normalized`; the best num_beams are kept) and keeps the best num_beams others alive.
     A prompt is done once it has num_beams finished hypotheses and its best live beam, scored at
     its current length, ranks below the worst of them (transformers' rule); at max_new_tokens
-    the live beams compete too. no_repeat_ngram_size > 0 forbids any n-gram of generated tokens twice.
+    the live beams compete too. no_repeat_ngram_size > 0 forbids any n-gram of generated tokens twice;
+    repetition_penalty > 1 lowers the log-probability of every token already generated in a beam
+    by log(repetition_penalty) (a softer guard against repeated words).
     attention_mask (batch, length) marks real prompt tokens, for left-padded prompts.
     Width 1 without n-gram blocking gives exactly `greedy`'s tokens.
     """
@@ -105,6 +107,10 @@ def beam_search(model: CodeLM, input_ids: torch.Tensor, max_new_tokens: int, num
                 banned = banned_ngram_tokens(tokens, no_repeat_ngram_size)
                 if banned:
                     logp[row, list(banned)] = -math.inf
+        if repetition_penalty != 1.0:
+            for row, tokens in enumerate(beams):
+                if tokens:
+                    logp[row, list(set(tokens))] -= math.log(repetition_penalty)
         vocab = logp.shape[-1]
         total = logp + torch.tensor(scores, device=logp.device).view(-1, 1)
         top_scores, top_index = total.view(batch, k * vocab).topk(min(2 * k, k * vocab), dim=1)
