@@ -191,12 +191,10 @@ def save_checkpoint(model: torch.nn.Module, optimizer: Any, scheduler: Any, scal
                     step: int, cfg: TrainConfig, extra: dict[str, Any] | None = None) -> Path:
     """Write `out_dir/checkpoint-STEP` atomically (weights in transformers layout + trainer state,
     and the tokenizer files found in out_dir)."""
-    from codelm.core.checkpoint import save_pretrained
-
     out = Path(cfg.out_dir)
     final, tmp = out / f"checkpoint-{step}", out / f".checkpoint-{step}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    save_pretrained(model, tmp)
+    save_model(model, tmp)
     state = {"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
              "scaler": scaler.state_dict(), "rng": rng_state(), "data_position": step * cfg.grad_accum,
              "train_config": asdict(cfg), **(extra or {})}
@@ -208,6 +206,23 @@ def save_checkpoint(model: torch.nn.Module, optimizer: Any, scheduler: Any, scal
     tmp.rename(final)
     (out / "latest").write_text(final.name)
     return final
+
+
+def save_model(model: torch.nn.Module, out: str | Path) -> None:
+    """Write a model directory: the model's own `save_pretrained(out)` when it has one (an
+    architecture outside the core), else the core's transformers layout."""
+    from codelm.core.checkpoint import save_pretrained
+
+    own = getattr(model, "save_pretrained", None)
+    own(out) if own is not None else save_pretrained(model, out)
+
+
+def load_weights(model: torch.nn.Module, directory: str | Path) -> None:
+    """Load a model directory's weights into `model`: its own `load_weights` or the core's loader."""
+    from codelm.core.checkpoint import load_pretrained
+
+    own = getattr(model, "load_weights", None)
+    own(directory) if own is not None else model.load_state_dict(load_pretrained(directory).state_dict())
 
 
 def latest_checkpoint(out_dir: str | Path) -> Path | None:
@@ -306,8 +321,6 @@ def train(model: torch.nn.Module, objective: Any, train_data: Sequence, valid_da
     """
     from tqdm import tqdm
 
-    from codelm.core.checkpoint import load_pretrained, save_pretrained
-
     rank, world = _distributed()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -325,7 +338,7 @@ def train(model: torch.nn.Module, objective: Any, train_data: Sequence, valid_da
     step = 0
     ckpt = latest_checkpoint(out) if resume else None
     if ckpt is not None:
-        model.load_state_dict(load_pretrained(ckpt).state_dict())
+        load_weights(model, ckpt)
         state = torch.load(ckpt / STATE_FILE, map_location="cpu", weights_only=False)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -394,6 +407,6 @@ def train(model: torch.nn.Module, objective: Any, train_data: Sequence, valid_da
     bar.close()
     stopped = "max_steps" if step == cfg.max_steps else "time_limit" if timed_out else "stop_at"
     if rank == 0 and stopped != "stop_at":
-        save_pretrained(model, out)
+        save_model(model, out)
     return {"step": step, "stopped": stopped, "losses": losses, "train_loss": losses[-1] if losses else None, "valid": valid,
             "seconds": time.perf_counter() - started, "out_dir": str(out), "world_size": world}
