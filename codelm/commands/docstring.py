@@ -9,11 +9,15 @@ import sys
 from codelm.commands import add_time_budget, time_limit
 from codelm.errors import UsageError
 
-TRAIN_HELP = """Trains a docstring model PyMT5-style: every documented function of the corpus gives
+TRAIN_HELP = """Trains a docstring model. --arch frozen (default, the shipped model's recipe): a small
+decoder cross-attends to a frozen MiniLM encoder (minilm-code by default) whose states are
+computed once per corpus and cached (--states); it writes the docstring's first sentence with
+the cased code tokenizer. --arch prefix-lm: PyMT5-style, every documented function gives
 examples in four directions (signature+body -> docstring, signature -> docstring,
 signature+docstring -> body, docstring -> signature+body), named by a control comment, trained
 with teacher-forced cross-entropy in prefix mode (one set of weights as encoder-decoder).
-Trainer settings (lr, batch_size, warmup_steps, precision, ...) are given as key=value."""
+Settings are key=value: trainer fields (lr, batch_size, warmup_steps, max_steps, ...) and model
+fields (frozen: DecoderConfig's hidden_size, num_layers, encoder, ...; prefix-lm: ModelConfig's)."""
 
 
 DOCSTRING_HELP = """Writes a docstring summary for one function (FILE --name), for each line of a
@@ -47,10 +51,17 @@ def register(commands) -> None:
                      run_train, description=TRAIN_HELP)
     p.add_argument("--data", required=True, help="corpus directory from `codelm corpus`")
     p.add_argument("--out", required=True, help="run directory; the model is written there")
-    p.add_argument("--init", default="minilm", help="minilm, tiny, small, base, or a `codelm pretrain` output directory")
+    p.add_argument("--arch", default="frozen", choices=("frozen", "prefix-lm"),
+                   help="frozen: decoder over a frozen MiniLM (default); prefix-lm: PyMT5 multi-mode core")
+    p.add_argument("--states", help="frozen: encoder-state cache folder (default DATA/states-ENCODER-LENGTH)")
+    p.add_argument("--held-out", metavar="FILE.jsonl", help="frozen: functions (corpus records) kept out of training")
+    p.add_argument("--per-package", type=int, help="frozen: most functions of one site-packages package (default 800)")
+    p.add_argument("--cached-only", action="store_true",
+                   help="frozen: train on the functions already in the state cache, encoding none")
+    p.add_argument("--init", default="minilm", help="prefix-lm: minilm, tiny, small, base, or a `codelm pretrain` output directory")
     p.add_argument("--max-steps", type=int, help="optimizer steps (default: TrainConfig's)")
-    p.add_argument("--docstring-only", action="store_true", help="train only signature+body -> docstring")
-    p.add_argument("--objective", default="seq2seq", help="seq2seq, or seq2seq+span (adds T5 span corruption)")
+    p.add_argument("--docstring-only", action="store_true", help="prefix-lm: train only signature+body -> docstring")
+    p.add_argument("--objective", default="seq2seq", help="prefix-lm: seq2seq, or seq2seq+span (adds T5 span corruption)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     add_time_budget(p)
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="ModelConfig/TrainConfig fields")
@@ -115,9 +126,18 @@ def run_docstring(args: argparse.Namespace) -> int:
 def run_train(args: argparse.Namespace) -> int:
     from codelm.recipes.docstring import train_docstring
 
-    result = train_docstring(args.data, args.out, args.init, args.overrides, args.max_steps,
-                             docstring_only=args.docstring_only, resume=args.resume, objective=args.objective,
-                             time_limit=time_limit(args))
+    frozen = {"states": args.states, "held_out": args.held_out, "per_package": args.per_package,
+              "cached_only": args.cached_only or None}
+    if args.arch == "frozen":
+        result = train_docstring(args.data, args.out, overrides=args.overrides, max_steps=args.max_steps,
+                                 resume=args.resume, time_limit=time_limit(args), arch="frozen",
+                                 **{k: v for k, v in frozen.items() if v is not None})
+    elif any(v is not None for v in frozen.values()):
+        raise UsageError("--states, --held-out, --per-package and --cached-only apply to --arch frozen only")
+    else:
+        result = train_docstring(args.data, args.out, args.init, args.overrides, args.max_steps,
+                                 docstring_only=args.docstring_only, resume=args.resume, objective=args.objective,
+                                 time_limit=time_limit(args), arch="prefix-lm")
     if args.json:
         print(json.dumps(result))
     else:

@@ -11,7 +11,8 @@ RECIPES: dict[str, tuple[str, str, str]] = {
     "pretrain": ("codelm.recipes.pretrain", "pretrain",
                  "CodeBERT pretraining (mlm, rtd, mlm+rtd) of a fresh core: `codelm pretrain`"),
     "docstring": ("codelm.recipes.docstring", "train_docstring",
-                  "PyMT5 multi-mode seq2seq (signature, docstring, body), prefix-LM: `codelm train docstring`"),
+                  "decoder over a frozen MiniLM (--arch frozen, default), or PyMT5 multi-mode "
+                  "seq2seq prefix-LM (--arch prefix-lm): `codelm train docstring`"),
     "search": ("codelm.recipes.search", "train_search",
                "contrastive (InfoNCE) fine-tuning of a search encoder from MiniLM: `codelm train search`"),
     "trace": ("codelm.recipes.trace", "train_trace",

@@ -1,4 +1,9 @@
-"""The `docstring` recipe (`codelm train docstring`): PyMT5 multi-mode seq2seq training of the core.
+"""The `docstring` recipe (`codelm train docstring`), two architectures:
+
+- `frozen` (the command's default, `codelm.recipes.docstring_frozen`): a small decoder over a
+  frozen MiniLM encoder whose states are cached once per corpus; the shipped model's recipe.
+- `prefix-lm` (this module): PyMT5 multi-mode seq2seq training of the core, one set of
+  weights as encoder-decoder, in four directions (signature/docstring/body).
 
 Warm starts: a preset name ("tiny", "small", "base": fresh weights), a `codelm pretrain`
 output directory (its weights and its tokenizer), or "minilm": the embedded MiniLM's
@@ -35,12 +40,21 @@ def warm_start(init: str, tokenizer: Any, changes: dict[str, Any]) -> Any:
 def train_docstring(data: str | Path, out: str | Path, init: str = "minilm", overrides: list[str] = (),
                     max_steps: int | None = None, max_source: int = 192, max_target: int = 64,
                     docstring_only: bool = False, resume: bool = False,
-                    objective: str = "seq2seq", time_limit: float | None = None) -> dict[str, Any]:
+                    objective: str = "seq2seq", time_limit: float | None = None, arch: str = "prefix-lm",
+                    **frozen: Any) -> dict[str, Any]:
     """Train a docstring model on the corpus in `data` (all PyMT5 directions, or only
     signature+body -> docstring) with `objective` ("seq2seq", or "seq2seq+span" to add T5
-    span corruption of each function's code); valid examples are the docstring direction's."""
+    span corruption of each function's code); valid examples are the docstring direction's.
+    arch="frozen" trains the frozen-encoder model instead (`frozen`: that recipe's own
+    keywords: states, held_out, per_package; init, objective and lengths do not apply)."""
     import torch
 
+    if arch == "frozen":
+        from codelm.recipes.docstring_frozen import train_frozen
+
+        return train_frozen(data, out, overrides, max_steps, resume, time_limit, **frozen)
+    if arch != "prefix-lm" or frozen:
+        raise UsageError(f"arch {arch!r}: use frozen or prefix-lm (frozen's options: states, held_out, per_package)")
     from codelm.objectives import get_objective
     from codelm.core.tokenizer import CodeTokenizer, default_tokenizer
     from codelm.tasks.docstring.prompt import DIRECTIONS, DOCSTRING, corpus_examples

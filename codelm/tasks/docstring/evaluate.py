@@ -28,10 +28,11 @@ def body_parse_rate(model: Any, tokenizer: Any, records: Sequence[dict], **gener
 
 def evaluate(data: str | Path, model_dir: str | Path | None = None, split: str = "valid",
              limit: int | None = None, with_model: bool = True, bodies: bool = False,
-             **generation: Any) -> dict[str, Any]:
+             outputs: bool = False, **generation: Any) -> dict[str, Any]:
     """BLEU-4 / ROUGE-L / exact match of the model and of both baselines on the bimodal
     records of `split`, references being their docstring summaries (`nl`); with `bodies`,
-    also the percent of generated bodies that parse (`body_parses`)."""
+    also the percent of generated bodies that parse (`body_parses`); with `outputs`, every
+    system's docstrings and the references (`outputs`: name -> list, in record order)."""
     from codelm.tasks.docstring.baselines import RetrievalBaseline, template_docstring
     from codelm.tasks.docstring.metrics import text_scores
     from indexers.corpus import read_corpus
@@ -42,15 +43,19 @@ def evaluate(data: str | Path, model_dir: str | Path | None = None, split: str =
         raise CodelmError(f"{data}: need documented functions in the train and {split} splits")
     refs = [r["nl"] for r in records]
     retrieval = RetrievalBaseline([r["code"] for r in train], [r["nl"] for r in train])
+    texts = {"template": [template_docstring(r["name"]) for r in records],
+             "retrieval": [retrieval(r["code"]) for r in records]}
     result: dict[str, Any] = {"split": split, "count": len(records),
-                              "template": text_scores([template_docstring(r["name"]) for r in records], refs),
-                              "retrieval": text_scores([retrieval(r["code"]) for r in records], refs)}
+                              **{name: text_scores(t, refs) for name, t in texts.items()}}
     if with_model:
         model, tok = load_model(model_dir)
         began = time.perf_counter()
         predictions = generate_docstrings(model, tok, [r["code"] for r in records], **generation)
         result["model"] = text_scores(predictions, refs)
+        texts["model"] = predictions
         result["docstrings_per_second"] = len(records) / max(time.perf_counter() - began, 1e-9)
         if bodies:
             result["body_parses"] = body_parse_rate(model, tok, records, **generation)
+    if outputs:
+        result["outputs"] = {**texts, "reference": refs, "name": [r["name"] for r in records]}
     return result

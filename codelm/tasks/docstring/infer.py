@@ -31,11 +31,18 @@ def find_model(model_dir: str | Path | None = None) -> Path:
 
 
 def load_model(model_dir: str | Path | None = None) -> tuple[Any, Any]:
-    """(model in eval mode, tokenizer) of a docstring model directory."""
+    """(model in eval mode, tokenizer) of a docstring model directory; for the frozen-encoder
+    architecture (the shipped model's), (its `DocstringWriter`, its code tokenizer)."""
     from codelm.core.checkpoint import load_pretrained
     from codelm.core.tokenizer import CodeTokenizer, default_tokenizer
+    from codelm.tasks.docstring.neural import is_frozen_model
 
     path = find_model(model_dir)
+    if is_frozen_model(path):
+        from codelm.tasks.docstring.writer import DocstringWriter
+
+        writer = DocstringWriter(path)
+        return writer, writer.tokenizer
     tok = CodeTokenizer.load(path) if (path / "tokenizer.json").is_file() else default_tokenizer()
     return load_pretrained(path), tok
 
@@ -82,6 +89,14 @@ def generate_docstrings(model: Any, tokenizer: Any, functions: Sequence[str | An
                         max_new_tokens: int = 48, batch_size: int = 32, length_penalty: float = 1.0,
                         no_repeat_ngram_size: int = 3, use_cache: bool = True) -> list[str]:
     """One docstring summary per function (its source, or its extracted unit), in order, on one line."""
+    from codelm.tasks.docstring.writer import DocstringWriter
+
+    if isinstance(model, DocstringWriter):
+        from indexers.corpus import code_without_docstring
+
+        codes = [f if isinstance(f, str) else code_without_docstring(f) for f in functions]
+        return model.write(codes, num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                           no_repeat_ngram_size=no_repeat_ngram_size, length_penalty=length_penalty)
     texts = generate_texts(model, tokenizer, [docstring_source(f) for f in functions], num_beams, max_new_tokens,
                            batch_size, length_penalty, no_repeat_ngram_size, use_cache)
     return [" ".join(t.split()) for t in texts]

@@ -10,8 +10,13 @@ the decoder lives here; it reuses the core's generation (`codelm.generate.beam_s
 through `Bound`, which presents a decoder plus its memory as a core-like model.
 
 Blocks are pre-norm (stable from scratch at a high learning rate): causal self-attention with
-a key/value cache, cross-attention to the projected memory, feed-forward. The output
-projection is tied to the word embeddings.
+a key/value cache, cross-attention to the memory, feed-forward. The memory's keys and values
+are one projection of the encoder states shared by all blocks (each block has its own
+queries): per-block projections of ~70 source positions were the largest cost of a step. The output
+projection is tied to the word embeddings and may be limited to `output_ids`, the tokens that
+occur in training summaries (about half of the code tokenizer's; half the cost of the largest
+matrix product of a training step): `output_logits` scores only those, `lm_logits` gives the
+whole vocabulary with -inf elsewhere (for generation).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from codelm.model import CoreOutput
+from codelm.core.model import CoreOutput
 
 ARCH = "frozen-encoder-decoder"
 KV = tuple[torch.Tensor, torch.Tensor]
@@ -48,6 +53,7 @@ class DecoderConfig:
     eos_token_id: int = 2
     encoder: str = "minilm-code"  # the frozen encoder (codelm.checkpoint.resolve_model_dir name)
     max_source: int = 96  # encoder tokens read per function
+    output_size: int = 0  # tokens the decoder may write (0: the whole vocabulary); see `output_ids`
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able fields plus the architecture's name."""
@@ -77,16 +83,10 @@ class DecoderBlock(nn.Module):
         super().__init__()
         h, self.heads, self.p = c.hidden_size, c.num_heads, c.dropout
         self.self_norm, self.qkv, self.self_out = nn.LayerNorm(h), nn.Linear(h, 3 * h), nn.Linear(h, h)
-        self.cross_norm, self.q, self.kv, self.cross_out = (nn.LayerNorm(h), nn.Linear(h, h),
-                                                            nn.Linear(h, 2 * h), nn.Linear(h, h))
+        self.cross_norm, self.q, self.cross_out = nn.LayerNorm(h), nn.Linear(h, h), nn.Linear(h, h)
         self.ffn_norm, self.ffn_in, self.ffn_out = (nn.LayerNorm(h), nn.Linear(h, c.intermediate_size),
                                                     nn.Linear(c.intermediate_size, h))
         self.drop = nn.Dropout(c.dropout)
-
-    def memory_kv(self, memory: torch.Tensor) -> KV:
-        """This block's cross-attention keys and values of the projected memory."""
-        k, v = self.kv(memory).chunk(2, dim=-1)
-        return _heads(k, self.heads), _heads(v, self.heads)
 
     def forward(self, x: torch.Tensor, memory: KV, memory_mask: torch.Tensor | None,
                 past: KV | None) -> tuple[torch.Tensor, KV]:
@@ -110,12 +110,13 @@ class DocstringDecoder(nn.Module):
     def __init__(self, config: DecoderConfig) -> None:
         super().__init__()
         c = self.config = config
-        self.memory_in = nn.Sequential(nn.LayerNorm(c.memory_size), nn.Linear(c.memory_size, c.hidden_size))
+        self.memory_in = nn.Sequential(nn.LayerNorm(c.memory_size), nn.Linear(c.memory_size, 2 * c.hidden_size))
         self.word = nn.Embedding(c.vocab_size, c.hidden_size, padding_idx=c.pad_token_id)
         self.position = nn.Embedding(c.max_target, c.hidden_size)
         self.blocks = nn.ModuleList(DecoderBlock(c) for _ in range(c.num_layers))
         self.norm = nn.LayerNorm(c.hidden_size)
         self.drop = nn.Dropout(c.dropout)
+        self.register_buffer("output_ids", torch.arange(c.output_size or c.vocab_size))
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.Embedding)):
                 nn.init.normal_(m.weight, std=0.02)
@@ -123,9 +124,11 @@ class DocstringDecoder(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def memory(self, states: torch.Tensor) -> list[KV]:
-        """Per-block cross-attention keys/values of encoder states (batch, source, memory_size)."""
-        projected = self.memory_in(states)
-        return [block.memory_kv(projected) for block in self.blocks]
+        """Per-block cross-attention keys/values of encoder states (batch, source, memory_size):
+        one projection shared by every block (see the module docstring)."""
+        k, v = self.memory_in(states).chunk(2, dim=-1)
+        kv = (_heads(k, self.config.num_heads), _heads(v, self.config.num_heads))
+        return [kv] * len(self.blocks)
 
     def forward(self, input_ids: torch.Tensor, memory: list[KV], memory_mask: torch.Tensor | None = None,
                 past_key_values: list[KV] | None = None) -> CoreOutput:
@@ -141,9 +144,21 @@ class DocstringDecoder(nn.Module):
             cache.append(kv)
         return CoreOutput(self.norm(x), cache)
 
+    def output_logits(self, h: torch.Tensor) -> torch.Tensor:
+        """Logits over `output_ids` only (tied to the word embeddings)."""
+        return F.linear(h, self.word.weight[self.output_ids])
+
+    def output_positions(self, labels: torch.Tensor, ignore: int = -100) -> torch.Tensor:
+        """Token ids -> their column in `output_logits`; `ignore` for tokens outside the output set."""
+        lookup = torch.full((self.config.vocab_size,), ignore, dtype=torch.long, device=labels.device)
+        lookup[self.output_ids] = torch.arange(len(self.output_ids), device=labels.device)
+        return lookup[labels]
+
     def lm_logits(self, h: torch.Tensor) -> torch.Tensor:
-        """Vocabulary logits of hidden states (tied to the word embeddings)."""
-        return F.linear(h, self.word.weight)
+        """Logits over the whole vocabulary, -inf outside `output_ids`."""
+        full = h.new_full((*h.shape[:-1], self.config.vocab_size), float("-inf"))
+        full[..., self.output_ids] = self.output_logits(h)
+        return full
 
     def save_pretrained(self, out: str | Path, half: bool = False) -> Path:
         """Write config.json and model.safetensors (fp16 with `half`, for shipping)."""
@@ -152,7 +167,8 @@ class DocstringDecoder(nn.Module):
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         dtype = torch.float16 if half else torch.float32
-        state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in self.state_dict().items()}
+        state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
+                 for k, v in self.state_dict().items()}
         save_file(state, str(out / "model.safetensors.tmp"), metadata={"format": "pt"})
         (out / "model.safetensors.tmp").replace(out / "model.safetensors")
         (out / "config.json").write_text(json.dumps(self.config.to_dict(), indent=1))

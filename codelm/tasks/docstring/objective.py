@@ -5,7 +5,7 @@ metrics)`.
 An example is {"row": index of the function in a `StateCache`, "target": token ids of its
 summary}. A batch holds the function's cached encoder states (padded, fp32, with a mask) and
 `<s> target </s>` (padded); the loss is teacher-forced cross-entropy with label smoothing over
-the real target tokens.
+the real target tokens (over the decoder's output set; a token outside it is not scored).
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ class FrozenDocstringObjective:
         h = model(target[:, :-1], memory, batch["states_mask"]).last_hidden_state
         labels = target[:, 1:]
         real = labels != self.pad
-        logits = model.lm_logits(h[real])
-        loss = F.cross_entropy(logits.float(), labels[real], label_smoothing=self.label_smoothing)
-        accuracy = (logits.argmax(-1) == labels[real]).float().mean()
+        logits = model.output_logits(h[real])
+        columns = model.output_positions(labels[real])
+        loss = F.cross_entropy(logits.float(), columns, label_smoothing=self.label_smoothing, ignore_index=-100)
+        accuracy = (logits.argmax(-1) == columns).float().mean()
         return loss, {"tokens": float(real.sum()), "accuracy": float(accuracy)}

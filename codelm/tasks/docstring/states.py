@@ -4,14 +4,17 @@ A docstring model of the `frozen` architecture reads each function through a fro
 encoder ("minilm" or "minilm-code"); only its decoder trains. So the encoder runs once per
 corpus: `cache_states` writes, into one directory,
 
-    states.npy      every function's last-layer states at its real (non-pad) tokens, rows of
+    states.f16      every function's last-layer states at its real (non-pad) tokens, rows of
                     `dim` float16 values, one function after another (a flat array)
-    offsets.npy     len(records) + 1 int64 row offsets: function i owns rows offsets[i]:offsets[i+1]
+    offsets.npy     int64 row offsets: function i owns rows offsets[i]:offsets[i+1]
     index.json      {"schema", "encoder", "max_tokens", "dim", "count", "ids": [record ids]}
 
-computed in fp32 (the encoder's own precision) and stored in fp16 (half the disk and page cache).
-`StateCache` opens the directory with numpy memory maps, so a training process touches only
-the rows of its batches.
+computed in fp32 (the encoder's own precision) and stored in fp16 (half the disk and page
+cache). Functions are encoded in chunks (in record-id order, a fixed pseudo-random order; each
+chunk in length-sorted batches), appended, and the index is rewritten after every chunk: an
+interrupted run keeps its finished chunks, a rerun encodes only what is missing, and a partial
+cache is a uniform sample. `StateCache` opens the directory with numpy memory maps, so a
+training process touches only the rows of its batches.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from codelm.errors import CodelmError
 SCHEMA = 1
 MAX_TOKENS = 96  # WordPiece tokens of code read per function (signature and first lines)
 BATCH_TOKENS = 2048
+CHUNK = 1024  # functions encoded between two index writes
 ENCODER = "minilm-code"
 
 
@@ -36,7 +40,7 @@ def load_frozen_encoder(name: str = ENCODER, max_tokens: int = MAX_TOKENS) -> tu
     truncating to `max_tokens`."""
     from tokenizers import Tokenizer
 
-    from codelm.checkpoint import load_pretrained, resolve_model_dir
+    from codelm.core.checkpoint import load_pretrained, resolve_model_dir
 
     model = load_pretrained(name).eval()
     for p in model.parameters():
@@ -62,45 +66,75 @@ def encode_states(model: Any, ids: Sequence[Sequence[int]]) -> list[Any]:
     return [h[row, :len(x)] for row, x in enumerate(ids)]
 
 
+def _write_index(out: Path, meta: dict, offsets: list[int]) -> None:
+    """Offsets, then the index that says how many of them count (each replaced atomically)."""
+    np.save(out / "offsets.tmp.npy", np.asarray(offsets, dtype=np.int64))
+    (out / "offsets.tmp.npy").replace(out / "offsets.npy")
+    (out / "index.tmp.json").write_text(json.dumps({**meta, "count": len(meta["ids"])}))
+    (out / "index.tmp.json").replace(out / "index.json")
+
+
 def cache_states(codes: Sequence[str], ids: Sequence[str], out: str | Path, encoder: str = ENCODER,
-                 batch_tokens: int = BATCH_TOKENS, progress: bool = True) -> Path:
-    """Encode every code text once (length-sorted batches) and write the cache into `out`."""
+                 max_tokens: int = MAX_TOKENS, batch_tokens: int = BATCH_TOKENS, chunk: int = CHUNK,
+                 progress: bool = True) -> Path:
+    """Encode the codes whose ids the cache in `out` lacks and append them (see the module docstring)."""
     from tqdm import tqdm
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    model, tokenizer = load_frozen_encoder(encoder)
-    tokens = [e.ids for e in tokenizer.encode_batch(list(codes))]
-    offsets = np.zeros(len(tokens) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(t) for t in tokens])
-    dim = model.config.hidden_size
-    flat = np.lib.format.open_memmap(out / "states.npy", mode="w+", dtype=np.float16,
-                                     shape=(int(offsets[-1]), dim))
-    order = sorted(range(len(tokens)), key=lambda i: -len(tokens[i]))
-    bar = tqdm(total=len(order), desc="encode", unit="fn", file=sys.stderr, disable=not progress)
-    start = 0
-    while start < len(order):
-        rows = order[start:start + max(1, batch_tokens // len(tokens[order[start]]))]
-        start += len(rows)
-        for i, h in zip(rows, encode_states(model, [tokens[i] for i in rows])):
-            flat[offsets[i]:offsets[i + 1]] = h.numpy().astype(np.float16)
-        bar.update(len(rows))
+    if (out / "index.json").is_file():
+        cache = StateCache(out)
+        meta, offsets = dict(cache.meta), [int(x) for x in cache.offsets]
+        if (meta["encoder"], meta["max_tokens"]) != (encoder, max_tokens):
+            raise CodelmError(f"{out}: states of {meta['encoder']} at {meta['max_tokens']} tokens, "
+                              f"not {encoder} at {max_tokens}")
+        meta["ids"] = list(meta["ids"])
+    else:
+        meta = {"schema": SCHEMA, "encoder": encoder, "max_tokens": max_tokens, "dim": 0, "ids": []}
+        offsets = [0]
+    done = set(meta["ids"])
+    todo = sorted((i for i, rid in enumerate(ids) if rid not in done), key=lambda i: ids[i])
+    if not todo:
+        return out
+    model, tokenizer = load_frozen_encoder(encoder, max_tokens)
+    meta["dim"] = model.config.hidden_size
+    bar = tqdm(total=len(todo), desc="encode", unit="fn", file=sys.stderr, disable=not progress)
+    with open(out / "states.f16", "ab") as handle:
+        handle.truncate(offsets[-1] * meta["dim"] * 2)  # drop rows of a chunk the index never counted
+        for begin in range(0, len(todo), chunk):
+            part = todo[begin:begin + chunk]
+            tokens = {i: e.ids for i, e in zip(part, tokenizer.encode_batch([codes[i] for i in part]))}
+            order = sorted(part, key=lambda i: -len(tokens[i]))
+            states = {}
+            while order:
+                size = max(1, batch_tokens // len(tokens[order[0]]))  # the longest of the batch comes first
+                rows, order = order[:size], order[size:]
+                for i, h in zip(rows, encode_states(model, [tokens[i] for i in rows])):
+                    states[i] = h.numpy().astype(np.float16)
+                bar.update(len(rows))
+            for i in part:
+                handle.write(states[i].tobytes())
+                offsets.append(offsets[-1] + len(states[i]))
+                meta["ids"].append(ids[i])
+            handle.flush()
+            _write_index(out, meta, offsets)
     bar.close()
-    flat.flush()
-    np.save(out / "offsets.npy", offsets)
-    (out / "index.json").write_text(json.dumps({"schema": SCHEMA, "encoder": encoder, "max_tokens": MAX_TOKENS,
-                                                "dim": dim, "count": len(tokens), "ids": list(ids)}))
     return out
 
 
 def corpus_states(records: Sequence[dict], out: str | Path, encoder: str = ENCODER,
-                  progress: bool = True) -> "StateCache":
+                  max_tokens: int = MAX_TOKENS, progress: bool = True) -> "StateCache":
     """The cache of `records` (corpus records), built in `out` on first use; an existing cache
-    must hold every record."""
+    must be of the same encoder and length and hold every record."""
     out = Path(out)
-    if not (out / "index.json").is_file():
-        cache_states([r["code"] for r in records], [r["id"] for r in records], out, encoder, progress=progress)
+    cache = StateCache(out) if (out / "index.json").is_file() else None
+    if cache is None or any(r["id"] not in cache.position for r in records):
+        cache_states([r["code"] for r in records], [r["id"] for r in records], out, encoder, max_tokens,
+                     progress=progress)
     cache = StateCache(out)
+    if (cache.meta["encoder"], cache.meta["max_tokens"]) != (encoder, max_tokens):
+        raise CodelmError(f"{out}: states of {cache.meta['encoder']} at {cache.meta['max_tokens']} tokens, "
+                          f"not {encoder} at {max_tokens}")
     missing = [r["id"] for r in records if r["id"] not in cache.position]
     if missing:
         raise CodelmError(f"{out}: the cached states lack {len(missing)} of the records; remove the folder to rebuild")
@@ -115,9 +149,11 @@ class StateCache:
         if not (directory / "index.json").is_file():
             raise CodelmError(f"{directory}: no encoder-state cache (index.json missing)")
         self.meta = json.loads((directory / "index.json").read_text())
-        self.states = np.load(directory / "states.npy", mmap_mode="r")
-        self.offsets = np.load(directory / "offsets.npy")
-        self.ids: list[str] = self.meta["ids"]
+        self.ids: list[str] = self.meta["ids"][:self.meta["count"]]
+        self.offsets = np.load(directory / "offsets.npy")[:len(self.ids) + 1]
+        rows = int(self.offsets[-1])
+        self.states = (np.memmap(directory / "states.f16", dtype=np.float16, mode="r", shape=(rows, self.meta["dim"]))
+                       if rows else np.zeros((0, self.meta["dim"]), dtype=np.float16))
         self.position = {rid: i for i, rid in enumerate(self.ids)}
 
     def __len__(self) -> int:

@@ -31,7 +31,7 @@ def normalise(text: str, fallback: str = "") -> str:
 
 def fallback_summary(code: str) -> str:
     """The name template's summary of the function defined in `code`."""
-    from codelm.docgen_baselines import template_docstring
+    from codelm.tasks.docstring.baselines import template_docstring
 
     match = _DEF.search(code)
     return template_docstring(match.group(1)) if match else "Run."
@@ -42,7 +42,7 @@ class DocstringWriter:
 
     def __init__(self, directory: str | Path) -> None:
         from codelm.tasks.docstring.neural import load_decoder
-        from codelm.tokenizer import CodeTokenizer, default_tokenizer
+        from codelm.core.tokenizer import CodeTokenizer, default_tokenizer
 
         directory = Path(directory)
         self.decoder = load_decoder(directory)
@@ -72,7 +72,7 @@ class DocstringWriter:
               no_repeat_ngram_size: int = 3, repetition_penalty: float = 1.2,
               length_penalty: float = 1.0) -> list[str]:
         """One normalised summary per function source, in input order."""
-        from codelm.generate import beam_search
+        from codelm.core.generate import beam_search
         from codelm.tasks.docstring.neural import Bound
         from codelm.tasks.docstring.objective import pad_states
 

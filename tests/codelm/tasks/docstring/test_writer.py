@@ -1,0 +1,45 @@
+"""Normalising generated summaries, and the shipped model end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codelm.tasks.docstring.data import package_of, select_records, summary
+from codelm.tasks.docstring.writer import fallback_summary, normalise
+
+SHIPPED = Path(__file__).resolve().parents[4] / "codelm" / "data" / "docstring"
+
+
+def test_normalise_one_capitalised_sentence():
+    assert normalise("return the value. Raises KeyError") == "Return the value."
+    assert normalise("  parse an HTTPServer header,") == "Parse an HTTPServer header."
+    assert normalise("", "Run.") == "Run."
+
+
+def test_summary_and_fallback():
+    assert summary("Open the file.  Then read it.") == "Open the file."
+    assert summary("Use e.g. this one") == "Use e.g. this one"
+    assert fallback_summary("def parse_config(x):\n    pass\n") == "Parse the config."
+
+
+def test_selection_caps_packages_and_drops_held_out():
+    records = [{"id": f"{i:040x}", "nl": "Do a thing here.", "name": f"f{i}", "path": f"site-packages/big/m{i}.py"}
+               for i in range(10)]
+    records += [{"id": "f" * 40, "nl": "Load a JSON document.", "name": "loads", "path": "python3.11/other/x.py"}]
+    held = [{"id": "0" * 40, "name": "loads", "nl": "Load a JSON document."}]
+    chosen = select_records(records, per_package=3, held_out=held)
+    assert [r["id"] for r in chosen] == [f"{i:040x}" for i in (1, 2, 3)]
+    assert package_of("site-packages/torch/nn/x.py") == "torch" and package_of("python3.11/json/d.py") == "json"
+
+
+@pytest.mark.skipif(not (SHIPPED / "config.json").is_file(), reason="no shipped docstring model")
+def test_shipped_model_writes_a_docstring(one_thread):
+    from codelm.tasks.docstring.infer import function_code, generate_docstrings, load_model
+
+    model, tok = load_model()
+    code = function_code(Path(__file__).resolve().parents[4] / "codelm" / "tasks" / "docstring" / "data.py",
+                         "package_of")
+    text = generate_docstrings(model, tok, [code], num_beams=2, max_new_tokens=16)[0]
+    assert text and text[0].isupper() and text.endswith(".")
