@@ -70,11 +70,12 @@ def read_records(path: str | Path | None) -> list[dict]:
 def train_frozen(data: str | Path, out: str | Path, overrides: Sequence[str] = (), max_steps: int | None = None,
                  resume: bool = False, time_limit: float | None = None, states: str | Path | None = None,
                  held_out: str | Path | None = None, per_package: int | None = None,
-                 cached_only: bool = False) -> dict[str, Any]:
+                 cached_only: bool = False, warm_embeddings: bool = True) -> dict[str, Any]:
     """Train a frozen-encoder docstring model on the corpus in `data`, writing it to `out`.
     `states`: the state cache folder (default `data/states-ENCODER-MAXSOURCE`); `held_out`: a
     JSONL of functions kept out of training (see `select_records`); `cached_only`: train on the
-    selected functions the cache already holds (a partial cache is a uniform sample), encoding none."""
+    selected functions the cache already holds (a partial cache is a uniform sample), encoding none;
+    `warm_embeddings`: start the word embeddings from the encoder's (`encoder_embeddings`)."""
     import torch
 
     from codelm.core.tokenizer import default_tokenizer
@@ -116,7 +117,7 @@ def train_frozen(data: str | Path, out: str | Path, overrides: Sequence[str] = (
     torch.manual_seed(cfg.seed)
     model = DocstringDecoder(config)
     model.output_ids.copy_(torch.tensor(vocabulary))
-    if not resume:  # a resumed run loads its weights
+    if warm_embeddings and not resume:  # a resumed run loads its weights
         with torch.no_grad():
             model.word.weight.copy_(encoder_embeddings(tok, config.encoder, config.hidden_size))
     objective = FrozenDocstringObjective(cache, tok.cls_id, tok.eos_id, tok.pad_id, config.max_target)

@@ -44,7 +44,7 @@ class DocstringWriter:
         from codelm.tasks.docstring.neural import load_decoder
         from codelm.core.tokenizer import CodeTokenizer, default_tokenizer
 
-        directory = Path(directory)
+        self.directory = directory = Path(directory)
         self.decoder = load_decoder(directory)
         self.config = self.decoder.config
         has_own = (directory / "tokenizer.json").is_file()
