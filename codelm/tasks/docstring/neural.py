@@ -227,3 +227,9 @@ class Bound:
 
     def lm_logits(self, h: torch.Tensor) -> torch.Tensor:
         return self.decoder.lm_logits(h)
+
+
+def export_half(model_dir: str | Path, out: str | Path) -> Path:
+    """Write the decoder of a trained model directory to `out` in float16 (config.json +
+    model.safetensors): the form shipped in codelm/data/docstring; the encoder is not copied."""
+    return load_decoder(model_dir).save_pretrained(out, half=True)

@@ -43,3 +43,16 @@ def test_shipped_model_writes_a_docstring(one_thread):
                          "package_of")
     text = generate_docstrings(model, tok, [code], num_beams=2, max_new_tokens=16)[0]
     assert text and text[0].isupper() and text.endswith(".")
+
+
+@pytest.mark.skipif(not (SHIPPED / "config.json").is_file(), reason="no shipped docstring model")
+def test_command_uses_the_shipped_model(tmp_path, codelm_cli):
+    import json
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"id": i, "code": c}) + "\n" for i, c in enumerate(
+        ["def add(a, b):\n    return a + b\n", "def read_lines(path):\n    return open(path).readlines()\n"])))
+    done = codelm_cli("docstring", "--pairs", str(pairs), "--beams", "2", "--max-tokens", "12")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["id"] for r in rows] == [0, 1] and all(r["docstring"].endswith(".") for r in rows)
