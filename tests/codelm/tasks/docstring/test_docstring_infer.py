@@ -78,7 +78,9 @@ def test_evaluate_scores_model_and_baselines(corpus, tiny_model_dir, one_thread)
 def test_docstring_command(tmp_path, tiny_model_dir, codelm_cli):
     path = tmp_path / "mod.py"
     path.write_text(SOURCE)
-    missing = codelm_cli("docstring", str(path), "--name", "Parser.parse")
+    shipped = codelm_cli("docstring", str(path), "--name", "Parser.parse")  # the model in codelm/data/docstring
+    assert shipped.returncode == 0 and shipped.stdout.strip().endswith("."), shipped.stderr
+    missing = codelm_cli("docstring", str(path), "--name", "Parser.parse", "--model", str(tmp_path / "none"))
     assert missing.returncode == 1 and "codelm train docstring --data corpus --out runs/doc" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
     one = codelm_cli("docstring", str(path), "--name", "add", "--model", str(tiny_model_dir), "--json",
