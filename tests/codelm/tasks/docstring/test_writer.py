@@ -36,12 +36,12 @@ def test_selection_caps_packages_and_drops_held_out():
 
 @pytest.mark.skipif(not (SHIPPED / "config.json").is_file(), reason="no shipped docstring model")
 def test_shipped_model_writes_a_docstring(one_thread):
-    from codelm.tasks.docstring.infer import function_code, generate_docstrings, load_model
+    from codelm.tasks.docstring.infer import find_function, generate_docstrings, load_model
 
     model, tok = load_model()
-    code = function_code(Path(__file__).resolve().parents[4] / "codelm" / "tasks" / "docstring" / "data.py",
+    unit = find_function(Path(__file__).resolve().parents[4] / "codelm" / "tasks" / "docstring" / "data.py",
                          "package_of")
-    text = generate_docstrings(model, tok, [code], num_beams=2, max_new_tokens=16)[0]
+    text = generate_docstrings(model, tok, [unit], num_beams=2, max_new_tokens=16)[0]
     assert text and text[0].isupper() and text.endswith(".")
 
 
