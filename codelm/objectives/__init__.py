@@ -24,7 +24,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {}
 BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd",
            "contrastive": "codelm.objectives.contrastive",
            "seq2seq": "codelm.objectives.seq2seq", "span": "codelm.objectives.span",
-           "trace": "codelm.objectives.trace"}
+           "trace": "codelm.objectives.trace", "cached-seq2seq": "codelm.objectives.cached_states"}
 
 
 def register(name: str) -> Callable:

@@ -81,7 +81,7 @@ def train_frozen(data: str | Path, out: str | Path, overrides: Sequence[str] = (
     from codelm.core.tokenizer import default_tokenizer
     from codelm.tasks.docstring.data import PER_PACKAGE, select_records
     from codelm.tasks.docstring.neural import DecoderConfig, DocstringDecoder
-    from codelm.tasks.docstring.objective import FrozenDocstringObjective
+    from codelm.objectives.cached_states import FrozenDocstringObjective
     from codelm.tasks.docstring.states import StateCache, corpus_states
     from indexers.corpus import read_corpus
 

@@ -74,7 +74,7 @@ class DocstringWriter:
         """One normalised summary per function source, in input order."""
         from codelm.core.generate import beam_search
         from codelm.tasks.docstring.neural import Bound
-        from codelm.tasks.docstring.objective import pad_states
+        from codelm.objectives.cached_states import pad_states
 
         order = sorted(range(len(codes)), key=lambda i: len(codes[i]))
         out = [""] * len(codes)

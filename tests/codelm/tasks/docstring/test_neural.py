@@ -8,7 +8,7 @@ import torch
 
 from codelm.core.generate import beam_search
 from codelm.tasks.docstring.neural import Bound, DecoderConfig, DocstringDecoder, is_frozen_model, load_decoder
-from codelm.tasks.docstring.objective import FrozenDocstringObjective, pad_states
+from codelm.objectives.cached_states import FrozenDocstringObjective, pad_states
 from codelm.train import TrainConfig, train
 
 TINY = dict(vocab_size=40, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, memory_size=16,

@@ -1,6 +1,7 @@
-"""The training objective of the frozen-encoder docstring model, in the trainer's contract
-(`codelm.train`): `collate(examples, generator) -> batch`, `__call__(model, batch) -> (loss,
-metrics)`.
+"""Sequence-to-sequence from cached encoder states: the frozen-encoder docstring model's objective.
+
+In the trainer's contract (`codelm.train`): `collate(examples, generator) -> batch`,
+`__call__(model, batch) -> (loss, metrics)`.
 
 An example is {"row": index of the function in a `StateCache`, "target": token ids of its
 summary}. A batch holds the function's cached encoder states (padded, fp32, with a mask) and
@@ -15,6 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from codelm.objectives import register
 
 
 def pad_states(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -37,6 +40,7 @@ def pad_targets(targets: Sequence[Sequence[int]], bos: int, eos: int, pad: int, 
     return out
 
 
+@register("cached-seq2seq")
 class FrozenDocstringObjective:
     """Cross-entropy of summaries given cached encoder states; see the module docstring."""
 
