@@ -6,6 +6,7 @@ caller can act on come back as tool errors (`is_error=True` with a one-line mess
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import wraps
 from pathlib import Path
@@ -168,7 +169,10 @@ def tool_summaries() -> list[tuple[str, str]]:
     import anyio
 
     tools = anyio.run(create_server(".").list_tools)  # the index is opened on first use: not here
-    return [(t.name, " ".join((t.description or "").split()).split(". ")[0].split(" (")[0].rstrip(".")) for t in tools]
+    def first_sentence(text: str) -> str:  # without its parentheses, which help lines do not need
+        return re.sub(r"\s*\([^)]*\)", "", " ".join(text.split()).split(". ")[0]).rstrip(".")
+
+    return [(t.name, first_sentence(t.description or "")) for t in tools]
 
 
 def serve_mcp(index_dir: str | Path) -> None:
