@@ -213,16 +213,20 @@ def save_model(model: torch.nn.Module, out: str | Path) -> None:
     architecture outside the core), else the core's transformers layout."""
     from codelm.core.checkpoint import save_pretrained
 
-    own = getattr(model, "save_pretrained", None)
-    own(out) if own is not None else save_pretrained(model, out)
+    if hasattr(model, "save_pretrained"):
+        model.save_pretrained(out)
+    else:
+        save_pretrained(model, out)
 
 
 def load_weights(model: torch.nn.Module, directory: str | Path) -> None:
     """Load a model directory's weights into `model`: its own `load_weights` or the core's loader."""
     from codelm.core.checkpoint import load_pretrained
 
-    own = getattr(model, "load_weights", None)
-    own(directory) if own is not None else model.load_state_dict(load_pretrained(directory).state_dict())
+    if hasattr(model, "load_weights"):
+        model.load_weights(directory)
+    else:
+        model.load_state_dict(load_pretrained(directory).state_dict())
 
 
 def latest_checkpoint(out_dir: str | Path) -> Path | None:
