@@ -48,13 +48,11 @@ def highlight(code: str, language: str, first_line: int = 1) -> str:
     """The code as HTML (pygments, CSS classes under `.hl`), lines numbered from `first_line`."""
     from pygments import highlight as render
     from pygments.formatters import HtmlFormatter
-    from pygments.lexers import TextLexer, get_lexer_by_name
-    from pygments.util import ClassNotFound
+    from pygments.lexers import TextLexer
 
-    try:
-        lexer = get_lexer_by_name(language)
-    except ClassNotFound:
-        lexer = TextLexer()
+    from codelm.tasks.search.show import lexer_for
+
+    lexer = lexer_for(language) or TextLexer()
     return render(code, lexer, HtmlFormatter(cssclass="hl", linenos="inline", linenostart=first_line))
 
 

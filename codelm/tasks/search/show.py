@@ -22,18 +22,25 @@ def snippet(code: str, lines: int = SNIPPET_LINES) -> tuple[str, bool]:
     return "\n".join(kept[:lines]), len(kept) > lines
 
 
-def highlight_terminal(code: str, language: str) -> str:
-    """The code coloured for a terminal (pygments' ANSI colours); plain for an unknown language."""
-    from pygments import highlight
-    from pygments.formatters import TerminalFormatter
+def lexer_for(language: str):
+    """pygments' lexer for a unit's language (the terminal's and the web page's); None when
+    pygments does not know the language."""
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
     try:
-        lexer = get_lexer_by_name(language)
+        return get_lexer_by_name(language)
     except ClassNotFound:
-        return code
-    return highlight(code, lexer, TerminalFormatter()).rstrip("\n")
+        return None
+
+
+def highlight_terminal(code: str, language: str) -> str:
+    """The code coloured for a terminal (pygments' ANSI colours); plain for an unknown language."""
+    from pygments import highlight
+    from pygments.formatters import TerminalFormatter
+
+    lexer = lexer_for(language)
+    return code if lexer is None else highlight(code, lexer, TerminalFormatter()).rstrip("\n")
 
 
 def render_code(code: str, language: str, color: bool, indent: str = "") -> str:
