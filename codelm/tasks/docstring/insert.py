@@ -13,6 +13,7 @@ import ast
 import difflib
 import hashlib
 import io
+import itertools
 import os
 import tempfile
 import tokenize
@@ -56,9 +57,13 @@ def missing_docstrings(source: str, names: set[str] | None = None, force: bool =
     """The functions (those in `names`, or all) that have no docstring, or every one with
     `force` (their docstring is then replaced). One-line functions (`def f(): return 1`) are
     left alone: a docstring cannot go in without rewriting the line."""
-    lines = source.splitlines()
+    return _targets(parse_python(source, path), source.splitlines(), names, force)
+
+
+def _targets(tree: ast.Module, lines: list[str], names: set[str] | None, force: bool) -> list[Target]:
+    """`missing_docstrings` of a parsed module."""
     targets = []
-    for name, node in _functions(parse_python(source, path)):
+    for name, node in _functions(tree):
         if names is not None and name not in names:
             continue
         has = ast.get_docstring(node, clean=False) is not None
@@ -78,8 +83,8 @@ def missing_docstrings(source: str, names: set[str] | None = None, force: bool =
 def _header_end(lines: list[str], def_line: int) -> int:
     """The line of the colon that ends the `def` header starting at `def_line` (1-based)."""
     depth = 0
-    text = "\n".join(lines[def_line - 1:]) + "\n"
-    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+    rest = (line + "\n" for line in itertools.islice(lines, def_line - 1, None))  # read only up to the colon
+    for token in tokenize.generate_tokens(lambda: next(rest, "")):
         if token.type == tokenize.OP:
             depth += token.string in "([{"
             depth -= token.string in ")]}"
@@ -174,9 +179,10 @@ def document_file(path: str | Path, write: Callable[[Sequence[Any]], list[str]],
         source = data.decode("utf-8")
     except UnicodeDecodeError:
         raise CodelmError(f"{path}: not UTF-8 text") from None
-    targets = missing_docstrings(source, names, force, str(path))
+    tree = parse_python(source, str(path))
+    targets = _targets(tree, source.splitlines(), names, force)
     if names is not None and not targets:
-        known = {n for n, _ in _functions(parse_python(source, str(path)))}
+        known = {n for n, _ in _functions(tree)}
         missing = sorted(names - known)
         if missing:
             raise CodelmError(f"{path}: no function {missing[0]!r}; give --name as Class.method")
