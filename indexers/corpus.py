@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import textwrap
 from dataclasses import asdict, dataclass, field
@@ -65,6 +66,13 @@ class CorpusReport:
 def first_paragraph(docstring: str) -> str:
     """The docstring up to its first blank line, on one line."""
     return " ".join(docstring.strip().split("\n\n")[0].split())
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a summary (up to a full stop after a word), on one line."""
+    text = " ".join(text.split())
+    match = re.search(r"(?<=[a-z0-9)\]`'\"])[.!?](\s|$)", text)
+    return (text[:match.start()] if match else text).strip()
 
 
 def code_without_docstring(unit: CodeUnit) -> str:

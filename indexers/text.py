@@ -41,17 +41,17 @@ def code_tokens(text: str) -> list[str]:
     return out
 
 
-def readable_name(unit: CodeUnit) -> str:
+def name_words(name: str) -> str:
     """`Config.load_file` -> 'config load file'."""
-    return " ".join(w for part in unit.name.split(".") for w in split_identifier(part))
+    return " ".join(w for part in name.split(".") for w in split_identifier(part))
+
 
 
 def embedded_text(name: str, kind: str, path: str, signature: str, body: str, docstring: str = "") -> str:
     """The one definition of what is embedded for a function: its name in words, kind and
     path, the docstring (if given), then its code (the encoder truncates to 256 tokens, so the
     start of the code is what counts). Index time and training time both call this."""
-    words = " ".join(w for part in name.split(".") for w in split_identifier(part))
-    parts = [f"{words} ({kind} in {path})", docstring.strip(), signature.strip(), body[:BODY_CHARS]]
+    parts = [f"{name_words(name)} ({kind} in {path})", docstring.strip(), signature.strip(), body[:BODY_CHARS]]
     return "\n".join(p for p in parts if p)
 
 

@@ -7,9 +7,10 @@ with the encoder's own WordPiece tokenizer and embedded as at search time (`Code
 mean pooling over real tokens, L2 norm). With temperature t the loss is the cross-entropy
 of `q @ c.T / t` against the diagonal (in-batch negatives, as UniXcoder with t = 0.05);
 symmetric adds the code-to-query direction and averages the two. With hard negatives, each
-record also brings the code that BM25 over the training codes ranks highest for its
-summary apart from its own (mined once by `fit`); these join the query-to-code candidates.
-Unimodal records (no summary) are dropped.
+record also brings one of the codes that BM25 and (negatives_model) the current encoder rank
+highest for its summary apart from its own (mined once by `fit`, `objectives.negatives`);
+these join the query-to-code candidates. A query is the summary, or with sentence_share /
+name_share its first sentence / the function's name in words. Unimodal records are dropped.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ import torch
 import torch.nn.functional as F
 
 from codelm.objectives import register
-from indexers.text import code_tokens, record_text
+from codelm.objectives.negatives import mine_negatives
+from indexers.corpus import first_sentence
+from indexers.text import name_words, record_text
+
+NEGATIVES = 8  # mined per record
+NEGATIVES_USED = 4  # a batch draws one of each record's top 4 (the very top is often a near-copy)
+
 
 
 def load_tokenizer(model: str | Path = "minilm", max_length: int = 256) -> Any:
@@ -42,31 +49,35 @@ class Contrastive:
 
     def __init__(self, tokenizer: Any = None, max_length: int = 256, query_length: int = 64,
                  temperature: float = 0.05, symmetric: bool = True, hard_negatives: bool = False,
-                 pad_id: int = 0, **_: Any) -> None:
+                 negatives_model: str = "", sentence_share: float = 0.0, name_share: float = 0.0,
+                 cache: str | Path | None = None, pad_id: int = 0, **_: Any) -> None:
         self.tok = tokenizer if tokenizer is not None and not isinstance(tokenizer, (str, Path)) \
             else load_tokenizer(tokenizer or "minilm", max_length)
         self.max_length, self.query_length = max_length, query_length
         self.temperature, self.symmetric, self.hard_negatives = temperature, symmetric, hard_negatives
         self.pad_id = pad_id
-        self.hard: dict[str, str] = {}  # record id -> code text of its BM25 hard negative
+        self.negatives_model, self.cache = negatives_model or None, cache
+        self.sentence_share, self.name_share = sentence_share, name_share
+        self.hard: dict[str, list[str]] = {}  # record id -> code texts of its mined hard negatives
 
     def fit(self, examples: list[dict]) -> None:
-        """Mine one BM25 hard negative per bimodal training record (when hard_negatives)."""
+        """Mine hard negatives for the bimodal training records (when hard_negatives): BM25's
+        and, with negatives_model, that encoder's top codes for each summary."""
         if not self.hard_negatives:
             return
-        from indexers.bm25 import BM25
+        pairs = [r for r in examples if r["nl"]]
+        texts = [record_text(r) for r in pairs]
+        mined = mine_negatives([r["nl"] for r in pairs], texts, NEGATIVES, self.negatives_model, self.cache)
+        self.hard = {r["id"]: [texts[j] for j in row if j >= 0] for r, row in zip(pairs, mined)}
 
-        texts = [record_text(r) for r in examples]
-        import numpy as np
-
-        index = BM25.build([code_tokens(t) for t in texts], np.arange(len(texts)))
-        for i, r in enumerate(examples):
-            if not r["nl"]:
-                continue
-            ids, _ = index.search(code_tokens(r["nl"]), 2)
-            other = [int(j) for j in ids if int(j) != i and texts[int(j)] != texts[i]]
-            if other:
-                self.hard[r["id"]] = texts[other[0]]
+    def query(self, record: dict, draw: float) -> str:
+        """The query a record trains with: its summary, its first sentence (sentence_share of
+        draws) or its name in words (name_share of draws), as people search both ways."""
+        if draw < self.name_share:
+            return name_words(record["name"])
+        if draw < self.name_share + self.sentence_share:
+            return first_sentence(record["nl"])
+        return record["nl"]
 
     def _pad(self, texts: list[str], length: int) -> dict[str, torch.Tensor]:
         ids = [e.ids[:length] for e in self.tok.encode_batch(texts)]
@@ -84,8 +95,11 @@ class Contrastive:
         if not pairs:
             return None
         codes = [record_text(r) for r in pairs]
-        hard = [self.hard[r["id"]] for r in pairs if r.get("id") in self.hard]
-        return {"query": self._pad([r["nl"] for r in pairs], self.query_length),
+        draws = torch.rand(2 * len(pairs), generator=generator).tolist()
+        hard = [options[int(draw * len(options))] for r, draw in zip(pairs, draws[len(pairs):])
+                if (options := self.hard.get(r.get("id"), [])[:NEGATIVES_USED])]
+        queries = [self.query(r, draw) for r, draw in zip(pairs, draws)]
+        return {"query": self._pad(queries, self.query_length),
                 "code": self._pad(codes + hard, self.max_length)}
 
     def __call__(self, model: torch.nn.Module, batch: dict | None) -> tuple[torch.Tensor, dict[str, float]]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from indexers.text import code_tokens, readable_name, split_identifier, unit_text
+from indexers.text import code_tokens, name_words, split_identifier, unit_text
 from indexers.units import CodeUnit
 
 
@@ -40,7 +40,7 @@ def _unit(**kw) -> CodeUnit:
 
 
 def test_readable_name_splits_each_part():
-    assert readable_name(_unit()) == "config loader read file"
+    assert name_words(_unit().name) == "config loader read file"
 
 
 def test_unit_text_has_the_name_in_words_the_signature_and_the_body():

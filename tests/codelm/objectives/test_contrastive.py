@@ -79,10 +79,20 @@ def test_hard_negatives_join_the_candidates() -> None:
 def test_fit_mines_a_bm25_negative_other_than_the_positive() -> None:
     obj = Contrastive(tokenizer="minilm", hard_negatives=True)
     obj.fit(RECORDS)
-    assert obj.hard and all(obj.hard[r["id"]] != record_text(r) for r in RECORDS if r["id"] in obj.hard)
+    assert obj.hard and all(record_text(r) not in obj.hard[r["id"]] for r in RECORDS if r["id"] in obj.hard)
     batch = obj.collate(RECORDS, torch.Generator())
     assert batch["query"]["input_ids"].shape[0] == 4  # the unimodal record is dropped
-    assert batch["code"]["input_ids"].shape[0] == 4 + sum(r["id"] in obj.hard for r in RECORDS[:4])
+    assert batch["code"]["input_ids"].shape[0] == 4 + sum(bool(obj.hard.get(r["id"])) for r in RECORDS[:4])
+
+
+def test_queries_are_summaries_first_sentences_or_names_in_words() -> None:
+    record = {**RECORDS[1], "nl": "Open a file and read all its lines. Then close it."}
+    obj = Contrastive(tokenizer="minilm", sentence_share=0.5, name_share=0.2)
+    assert obj.query(record, 0.1) == "reader read lines"
+    assert obj.query(record, 0.5) == "Open a file and read all its lines"
+    assert obj.query(record, 0.9) == record["nl"]
+    plain = Contrastive(tokenizer="minilm")
+    assert {plain.query(record, d) for d in (0.0, 0.5, 0.99)} == {record["nl"]}
 
 
 @pytest.mark.slow
