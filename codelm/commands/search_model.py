@@ -10,9 +10,18 @@ from codelm.commands import add_time_budget, time_limit
 TRAIN_HELP = """Fine-tunes a search encoder (default: the embedded MiniLM) with the contrastive
 objective (InfoNCE, in-batch negatives) on the docstring-code pairs of a corpus made by
 `codelm corpus`. Settings as key=value: the objective's temperature (0.05), symmetric (true),
-hard_negatives (false: BM25-mined), max_length (256), query_length (64), and TrainConfig fields
-(lr 2e-5, batch_size 32, warmup_steps, precision, threads, ...). --out becomes an encoder
-directory usable as `codelm index --model OUT` and `codelm eval search --model OUT`."""
+hard_negatives (false), negatives_model (mine hard negatives with this encoder as well as BM25,
+e.g. minilm-code), sentence_share / name_share (share of queries that are the summary's first
+sentence / the function's name in words), max_length (256), query_length (64), and TrainConfig
+fields (lr 2e-5, batch_size 32, warmup_steps, precision, threads, ...). --out becomes an
+encoder directory usable as `codelm index --model OUT` and `codelm eval search --model OUT`."""
+
+RERANK_HELP = """Trains a cross-encoder re-ranker for search: the model reads "query [SEP] code" and
+scores it; search re-orders its top candidates by that score. Starts from the embedded MiniLM
+cut to its first --layers blocks (default 3), trained with a score head on groups of a
+summary's own code and its hard negatives mined by BM25 and negatives_model. Settings as
+key=value: group (4 pairs per summary), max_length (128), negatives_model, sentence_share (0.5),
+and TrainConfig fields (lr 5e-5, batch_size 8 summaries, threads, ...)."""
 
 
 def register(commands) -> None:
@@ -28,6 +37,22 @@ def register(commands) -> None:
                    help="train only the top N blocks (the rest frozen: faster, and a small delta to ship)")
     p.add_argument("--delta", metavar="DIR", help="also write the tensors that training changed, in half "
                    "precision, as a small delta directory over --base (how codelm/data/minilm_code is made)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    add_time_budget(p)
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="objective or TrainConfig settings")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p = commands.add("train rerank", "train a search re-ranker (cross-encoder)",
+                     "codelm train rerank --data corpus --out runs/rerank --time 45m negatives_model=minilm-code",
+                     run_train_rerank, description=RERANK_HELP)
+    p.add_argument("--data", required=True, help="corpus directory from `codelm corpus`")
+    p.add_argument("--out", required=True, help="output directory (the trained re-ranker)")
+    p.add_argument("--base", default="minilm", help="model to start from (default: the embedded MiniLM)")
+    p.add_argument("--max-steps", type=int, help="optimizer steps (default: TrainConfig's)")
+    p.add_argument("--layers", type=int, default=3, metavar="N",
+                   help="keep the base's first N blocks (default 3: the re-ranker's depth is its latency)")
+    p.add_argument("--train-layers", type=int, metavar="N", help="train only the top N of them (default: all)")
+    p.add_argument("--delta", metavar="DIR", help="also write the changed blocks and the head as a delta over "
+                   "--base (how codelm/data/rerank is made)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     add_time_budget(p)
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="objective or TrainConfig settings")
@@ -55,6 +80,23 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         print(f"trained {result['step']} steps on {result['train_pairs']} pairs ({result['pairs_per_s']} pairs/s); "
               f"train loss {result['train_loss']:.4f}; valid {json.dumps(result['valid'])}; encoder in {result['out_dir']}")
+    return 0
+
+
+def run_train_rerank(args: argparse.Namespace) -> int:
+    from codelm.recipes.rerank import HEADS, train_rerank
+
+    result = train_rerank(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume,
+                          args.train_layers, time_limit(args), args.layers)
+    if args.delta:
+        from codelm.recipes.search import write_delta
+
+        result["delta"] = {"dir": args.delta, **write_delta(args.out, args.delta, args.base, heads=HEADS)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"trained {result['step']} steps on {result['train_pairs']} pairs; train loss "
+              f"{result['train_loss']:.4f}; valid {json.dumps(result['valid'])}; re-ranker in {result['out_dir']}")
     return 0
 
 

@@ -135,6 +135,10 @@ def _load_delta(path: Path) -> CodeLM:
     from safetensors.torch import load_file
 
     model = load_pretrained(json.loads((path / DELTA_META).read_text())["base"])
+    if (path / "config.json").is_file():  # a model cut to its lower blocks before training
+        layers = json.loads((path / "config.json").read_text()).get("num_hidden_layers", model.config.num_layers)
+        if layers < model.config.num_layers:
+            model.keep_layers(layers)
     own = model.state_dict()
     changed = load_file(str(path / DELTA_FILE))
     wrong = [k for k, v in changed.items() if k not in own or own[k].shape != v.shape]

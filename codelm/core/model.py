@@ -166,6 +166,15 @@ class CodeLM(nn.Module):
         self.discriminator = DiscriminatorHead(config)
         self.apply(self._init_weights)
 
+    def keep_layers(self, n: int) -> "CodeLM":
+        """Drop every block above the first `n` (a shallower model that starts from this one's
+        lower blocks, as small re-rankers are cut from a deeper encoder); returns self."""
+        if not 1 <= n <= len(self.blocks):
+            raise ValueError(f"cannot keep {n} of {len(self.blocks)} blocks")
+        self.blocks = self.blocks[:n]
+        self.config.num_layers = n
+        return self
+
     def _init_weights(self, m: nn.Module) -> None:
         std = self.config.initializer_range
         if isinstance(m, (nn.Linear, nn.Embedding)):

@@ -24,7 +24,8 @@ REGISTRY: dict[str, Callable[..., Any]] = {}
 BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd",
            "contrastive": "codelm.objectives.contrastive",
            "seq2seq": "codelm.objectives.seq2seq", "span": "codelm.objectives.span",
-           "trace": "codelm.objectives.trace", "cached-seq2seq": "codelm.objectives.cached_states"}
+           "trace": "codelm.objectives.trace", "cached-seq2seq": "codelm.objectives.cached_states",
+           "rerank": "codelm.objectives.rerank"}
 
 
 def register(name: str) -> Callable:

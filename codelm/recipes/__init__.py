@@ -15,6 +15,8 @@ RECIPES: dict[str, tuple[str, str, str]] = {
                   "seq2seq prefix-LM (--arch prefix-lm): `codelm train docstring`"),
     "search": ("codelm.recipes.search", "train_search",
                "contrastive (InfoNCE) fine-tuning of a search encoder from MiniLM: `codelm train search`"),
+    "rerank": ("codelm.recipes.rerank", "train_rerank",
+               "cross-encoder re-ranker for search, trained on mined hard negatives: `codelm train rerank`"),
     "trace": ("codelm.recipes.trace", "train_trace",
               "CodeExecutor trace prediction with a curriculum: `codelm train trace`"),
 }

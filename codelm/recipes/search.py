@@ -21,26 +21,31 @@ from codelm.recipes.base import fit, settings
 from codelm.train import TOKENIZER_FILES
 
 OBJECTIVE_KEYS = {"temperature": float, "symmetric": bool, "hard_negatives": bool,
+                  "negatives_model": str, "sentence_share": float, "name_share": float,
                   "max_length": int, "query_length": int}
 # fine-tuning defaults (TrainConfig's are for pretraining from scratch)
 DEFAULTS = {"lr": 2e-5, "batch_size": 32, "weight_decay": 0.01, "eval_every": 100, "eval_batches": 20,
             "log_every": 10}
 
 
-def freeze_below(model: Any, train_layers: int) -> int:
-    """Leave only the top `train_layers` blocks trainable (embeddings and lower blocks frozen,
-    so no gradient flows below them); returns the number of trainable parameters."""
+def freeze_below(model: Any, train_layers: int, heads: tuple[str, ...] = ()) -> int:
+    """Leave only the top `train_layers` blocks (and the `heads` named by prefix) trainable:
+    embeddings and lower blocks frozen, so no gradient flows below them; returns the number of
+    trainable parameters."""
     layers = len(model.blocks)
     if not 1 <= train_layers <= layers:
         raise UsageError(f"--train-layers must be between 1 and {layers} (the model's blocks)")
     for name, param in model.named_parameters():
-        param.requires_grad = name.startswith("blocks.") and int(name.split(".")[1]) >= layers - train_layers
+        param.requires_grad = name.startswith(heads) if heads else False
+        if name.startswith("blocks.") and int(name.split(".")[1]) >= layers - train_layers:
+            param.requires_grad = True
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def write_delta(model_dir: str | Path, out: str | Path, base: str = "minilm") -> dict[str, Any]:
-    """Write the encoder tensors (embeddings and blocks, not heads) of `model_dir` that differ from
-    `base`, in half precision under our module names, with its config and tokenizer files: a delta
+def write_delta(model_dir: str | Path, out: str | Path, base: str = "minilm",
+                heads: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Write the encoder tensors (embeddings and blocks, and the `heads` named by prefix) of
+    `model_dir` that differ from `base`, in half precision under our module names, with its config and tokenizer files: a delta
     directory that `load_pretrained` reads over `base` (how the shipped "minilm-code" is stored:
     the few blocks that training changed instead of the whole model)."""
     import torch
@@ -51,7 +56,7 @@ def write_delta(model_dir: str | Path, out: str | Path, base: str = "minilm") ->
     source, out = Path(model_dir), Path(out)
     weights, base_weights = load_pretrained(source).state_dict(), load_pretrained(base).state_dict()
     changed = {k: v.half().contiguous() for k, v in weights.items()
-               if k.startswith(("embeddings.", "blocks.")) and not torch.equal(v, base_weights[k])}
+               if k.startswith(("embeddings.", "blocks.") + heads) and not torch.equal(v, base_weights[k])}
     out.mkdir(parents=True, exist_ok=True)
     save_file(changed, str(out / DELTA_FILE), metadata={"format": "pt"})
     for name in ("config.json",) + TOKENIZER_FILES:
@@ -62,16 +67,32 @@ def write_delta(model_dir: str | Path, out: str | Path, base: str = "minilm") ->
     return {**meta, "bytes": (out / DELTA_FILE).stat().st_size}
 
 
+def negatives_cache(data: str | Path, model: str | None) -> Path:
+    """Where the hard negatives mined from the corpus `data` (by BM25 and `model`) are kept."""
+    return Path(data) / f"negatives-{Path(model).name if model else 'bm25'}.npy"
+
+
 def train_search(data: str | Path, out: str | Path, max_steps: int | None = None,
                  overrides: list[str] = (), base: str = "minilm", resume: bool = False,
                  train_layers: int | None = None, time_limit: float | None = None) -> dict[str, Any]:
     """Fine-tune `base` contrastively on the pairs of the corpus `data` (all of it, or its top
     `train_layers` blocks); returns train's summary."""
+    return fine_tune("contrastive", OBJECTIVE_KEYS, DEFAULTS, data, out, max_steps, overrides, base, resume,
+                     train_layers, time_limit)
+
+
+def fine_tune(objective_name: str, keys: dict[str, type], defaults: dict[str, Any], data: str | Path,
+              out: str | Path, max_steps: int | None, overrides: list[str], base: str, resume: bool,
+              train_layers: int | None, time_limit: float | None, heads: tuple[str, ...] = (),
+              layers: int | None = None) -> dict[str, Any]:
+    """Fine-tune `base` (cut to its first `layers` blocks if given) with a search objective
+    (contrastive, rerank) on the corpus `data`'s pairs, all of it or its top `train_layers`
+    blocks plus the `heads`; the objective mines its hard negatives (if any) for both splits."""
     from codelm.core.checkpoint import load_pretrained, resolve_model_dir
     from codelm.objectives import get_objective
     from indexers.corpus import read_corpus
 
-    objective_settings, model_changes, cfg = settings(overrides, out, OBJECTIVE_KEYS, max_steps, time_limit, DEFAULTS)
+    objective_settings, model_changes, cfg = settings(overrides, out, keys, max_steps, time_limit, defaults)
     if model_changes:
         raise UsageError(f"model settings ({', '.join(model_changes)}) do not apply when fine-tuning {base!r}")
     given = {pair.partition("=")[0] for pair in overrides}
@@ -81,20 +102,28 @@ def train_search(data: str | Path, out: str | Path, max_steps: int | None = None
         cfg.save_every = cfg.max_steps
     base_dir = resolve_model_dir(base)
     model = load_pretrained(base_dir).train()
-    trainable = freeze_below(model, train_layers) if train_layers else sum(p.numel() for p in model.parameters())
-    objective = get_objective("contrastive", tokenizer=str(base_dir), pad_id=model.config.pad_token_id,
+    if layers:
+        if not 1 <= layers <= model.config.num_layers:
+            raise UsageError(f"--layers must be between 1 and {model.config.num_layers} (the blocks of {base!r})")
+        model.keep_layers(layers)
+    trainable = freeze_below(model, train_layers, heads) if train_layers \
+        else sum(p.numel() for p in model.parameters())
+    objective = get_objective(objective_name, tokenizer=str(base_dir), pad_id=model.config.pad_token_id,
+                              cache=negatives_cache(data, objective_settings.get("negatives_model")),
                               **objective_settings)
     train_data = [r for r in read_corpus(data, "train") if r["nl"]]
     valid_data = [r for r in read_corpus(data, "valid") if r["nl"]]
     if not train_data:
         raise UsageError(f"{data}: the corpus has no docstring-code pairs to train on")
     objective.fit(train_data)
+    if hasattr(objective, "fit_valid"):
+        objective.fit_valid(valid_data)
     Path(out).mkdir(parents=True, exist_ok=True)
     for name in TOKENIZER_FILES:  # first, so that every checkpoint is an encoder too
         if (base_dir / name).is_file():
             shutil.copy2(base_dir / name, Path(out) / name)
     result = fit(model, objective, train_data, valid_data, cfg, resume)
-    return {"base": base, "trainable_parameters": trainable, "train_pairs": len(train_data),
+    return {"base": base, "layers": model.config.num_layers, "trainable_parameters": trainable, "train_pairs": len(train_data),
             "valid_pairs": len(valid_data),
             "pairs_per_s": round(result["step"] * cfg.batch_size * cfg.grad_accum / max(result["seconds"], 1e-9), 1),
             **objective_settings, **result}

@@ -85,3 +85,26 @@ def test_freeze_below_leaves_the_top_blocks_trainable() -> None:
 def test_unknown_setting_is_a_usage_error(codelm_cli, tiny_corpus, tmp_path) -> None:
     result = codelm_cli("train", "search", "--data", str(tiny_corpus), "--out", str(tmp_path / "o"), "colour=blue")
     assert result.returncode == 2 and "colour" in result.stderr
+
+
+@pytest.mark.slow
+def test_reranker_is_cut_to_its_blocks_and_its_delta_holds_the_head(tiny_corpus, tmp_path) -> None:
+    import torch
+
+    from codelm.core.checkpoint import load_pretrained
+    from codelm.recipes.rerank import HEADS, train_rerank
+    from codelm.recipes.search import write_delta
+
+    out = tmp_path / "rerank"
+    result = train_rerank(tiny_corpus, out, max_steps=1, layers=2, overrides=[
+        "batch_size=4", "group=2", "max_length=48", "progress=false", "lr=1e-3"])
+    assert result["step"] == 1 and result["layers"] == 2 and result["group"] == 2
+    head = sum(p.numel() for p in load_pretrained(out).discriminator.parameters())
+    assert result["trainable_parameters"] == 2 * 1_774_464 + head  # both kept blocks and the score head
+    meta = write_delta(out, tmp_path / "delta", heads=HEADS)
+    assert meta["tensors"] == 24 + 4 and meta["parameters"] == 2 * 1_774_464 + head
+    trained, delta = load_pretrained(out), load_pretrained(tmp_path / "delta")
+    assert len(delta.blocks) == 2 and delta.config.num_layers == 2
+    for name, value in trained.state_dict().items():
+        if name.startswith(("embeddings.", "blocks.", "discriminator.")):
+            assert torch.allclose(value, delta.state_dict()[name].float(), atol=1e-2), name
