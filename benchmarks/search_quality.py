@@ -21,6 +21,11 @@ out, but keeps e.g. benchmark folders); the default ranks them below library cod
 queries still ask for library code; it also scores hybrid search with tests ranked equally.
 
     python benchmarks/search_quality.py [--small] [--split tune|test] [--keep DIR] [--tests rank|equal] [--with-tests]
+        [--model ENCODER] [--reranker DIR] [--rerank-weights 1,0.7] [--dense-weights 0.8,0.9]
+
+With a re-ranker (the shipped one when installed, or --reranker) it also scores hybrid search
+with the top candidates re-ranked ("hybrid_rerank@W" for each re-ranker weight W); "hybrid"
+is always without.
 """
 
 from __future__ import annotations
@@ -163,8 +168,13 @@ def score(ranked: list[list[tuple[str, str]]], queries: list[dict]) -> dict:
     return {"mrr@10": round(rr / n, 4), "recall@1": round(at1 / n, 4), "recall@10": round(at10 / n, 4)}
 
 
-def run(split: str, small: bool, keep: Path | None = None, tests: str = "rank", with_tests: bool = False) -> dict:
-    """Build the split's corpus, index it, and score BM25, dense and hybrid search."""
+def run(split: str, small: bool, keep: Path | None = None, tests: str = "rank", with_tests: bool = False,
+        model: str | None = None, reranker: str | None = None, rerank_weights: tuple[float, ...] = (),
+        dense_weights: tuple[float, ...] = ()) -> dict:
+    """Build the split's corpus, index it (with encoder `model`, default the shipped one), and
+    score BM25, dense and hybrid search, each without re-ranking, and hybrid re-ranked by
+    `reranker` (default the shipped one, when installed) at each of `rerank_weights`; hybrid
+    also at each of `dense_weights` (to tune the fusion)."""
     from indexers.fusion import DENSE_WEIGHT
     from indexers.index import build_index
     from indexers.search import Searcher
@@ -175,10 +185,14 @@ def run(split: str, small: bool, keep: Path | None = None, tests: str = "rank", 
     root.mkdir(parents=True)
     started = time.perf_counter()
     queries = build_corpus(split, small, root, with_tests)
-    report = build_index(root, work / "index", rebuild=True, progress=sys.stderr.isatty())
+    report = build_index(root, work / "index", rebuild=True, progress=sys.stderr.isatty(),
+                         **({"model": model} if model else {}))
     index_seconds = time.perf_counter() - started
-    searcher = Searcher(work / "index")
-    out = {"split": split, "packages": SPLITS[split], "small": small, "units": report.units,
+    from indexers import rerank
+
+    searcher = Searcher(work / "index", rerank=False, reranker=reranker or rerank.RERANK_MODEL)
+    out = {"split": split, "packages": SPLITS[split], "small": small, "model": searcher.meta["model"],
+           "units": report.units,
            "queries": len(queries), "dense_weight": DENSE_WEIGHT, "tests": tests, "with_tests": with_tests,
            "index_seconds": round(index_seconds, 1)}
     runs = [("bm25", 0.0, tests), ("dense", 1.0, tests), ("hybrid", None, tests)]
@@ -186,6 +200,16 @@ def run(split: str, small: bool, keep: Path | None = None, tests: str = "rank", 
         ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, weight=weight, tests=mode)]
                   for q in queries]
         out[label] = score(ranked, queries)
+    if rerank.available(searcher.reranker):
+        out["reranker"] = searcher.reranker
+        for w in rerank_weights or (rerank.RERANK_WEIGHT,):
+            ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, tests=tests, rerank=True,
+                                                                        rerank_weight=w)] for q in queries]
+            out[f"hybrid_rerank@{w:g}"] = score(ranked, queries)
+    for w in dense_weights:
+        ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, weight=w, tests=tests)]
+                  for q in queries]
+        out[f"hybrid@{w:g}"] = score(ranked, queries)
     best_single = max(out["bm25"]["mrr@10"], out["dense"]["mrr@10"])
     out["hybrid_over_best_single"] = round(out["hybrid"]["mrr@10"] / max(best_single, 1e-9), 3)
     if keep is None:
@@ -202,8 +226,16 @@ def main() -> None:
                         help="rank tests, examples and docs below library code (search's default) or equally")
     parser.add_argument("--with-tests", action="store_true",
                         help="keep the packages' test folders in the corpus (queries still ask for library code)")
+    parser.add_argument("--model", help="encoder to index with (default: the shipped minilm-code)")
+    parser.add_argument("--reranker", help="re-ranker checkpoint (default: the shipped one, when installed)")
+    parser.add_argument("--rerank-weights", default="", help="comma-separated re-ranker shares to score (default: "
+                        "the shipped RERANK_WEIGHT)")
+    parser.add_argument("--dense-weights", default="", help="comma-separated fusion weights to score hybrid at")
     args = parser.parse_args()
-    print(json.dumps(run(args.split, args.small, args.keep, args.tests, args.with_tests)))
+    weights = tuple(float(w) for w in args.rerank_weights.split(",") if w)
+    dense_weights = tuple(float(w) for w in args.dense_weights.split(",") if w)
+    print(json.dumps(run(args.split, args.small, args.keep, args.tests, args.with_tests, args.model,
+                         args.reranker, weights, dense_weights)))
 
 
 if __name__ == "__main__":

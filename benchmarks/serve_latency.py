@@ -8,7 +8,7 @@ Indexes a copy of some standard-library packages, starts `codelm serve` on a loo
 between requests, as browsers and HTTP libraries do; the 8 clients are also measured opening a
 new connection for each request (`http_8_clients_new_connections`).
 
-    python benchmarks/serve_latency.py [--small] [--units N] [--workers 1,2] [--processes 2]   # prints JSON
+    python benchmarks/serve_latency.py [--small] [--units N] [--workers 1,2] [--processes 2] [--rerank off,on]
 
 `--units N` grows the real index to N units without embedding them all (2 CPU cores would take
 hours): the real units are copied under `copyK/` paths, each copy's vector the real one plus
@@ -126,13 +126,14 @@ def grow_index(index_dir: Path, units: int, sigma: float = 0.02, seed: int = 0) 
     return added
 
 
-def measure_server(index: Path, workers: int | None, processes: int, env: dict, small: bool) -> dict:
-    """Start `codelm serve --processes P [--workers N]` on a free loopback port (no N: serve's
-    default); 1 and 8 concurrent clients."""
+def measure_server(index: Path, workers: int | None, processes: int, env: dict, small: bool,
+                   rerank: bool = True) -> dict:
+    """Start `codelm serve --processes P [--workers N] [--no-rerank]` on a free loopback port (no
+    N: serve's default); 1 and 8 concurrent clients."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    threads = [] if workers is None else ["--workers", str(workers)]
+    threads = ([] if workers is None else ["--workers", str(workers)]) + ([] if rerank else ["--no-rerank"])
     server = subprocess.Popen([sys.executable, "-m", "codelm", "serve", "--index", str(index), "--port", str(port),
                                "--processes", str(processes), *threads], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -160,6 +161,9 @@ def main() -> None:
     parser.add_argument("--processes", type=lambda v: [int(w) for w in v.split(",")], default=[2],
                         help="server processes (serve's default: no search threads, each process answers on its "
                              "event loop), comma-separated: each is measured (default 2)")
+    parser.add_argument("--rerank", type=lambda v: [w == "on" for w in v.split(",")], default=[True],
+                        help="re-ranker settings of the one-process servers, comma-separated off/on: each is "
+                             "measured (default on, as serve runs)")
     args = parser.parse_args()
     from indexers.index import build_index
 
@@ -174,9 +178,10 @@ def main() -> None:
         start = time.perf_counter()
         synthetic = grow_index(Path(tmp) / "index", args.units) if args.units else 0
         grow_s = time.perf_counter() - start
-        configs = [(w, 1) for w in args.workers] + [(None, p) for p in args.processes if p > 1]
-        served = {f"processes={p}" + (f",workers={w}" if w else ""): measure_server(Path(tmp) / "index", w, p, env, args.small)
-                  for w, p in configs}
+        configs = [(w, 1, r) for w in args.workers for r in args.rerank] + \
+            [(None, p, True) for p in args.processes if p > 1]
+        served = {f"processes={p}" + (f",workers={w}" if w else "") + ("" if r else ",no-rerank"):
+                  measure_server(Path(tmp) / "index", w, p, env, args.small, r) for w, p, r in configs}
         cold = []
         for query in QUERIES[:2 if args.small else 3]:
             start = time.perf_counter()

@@ -25,8 +25,8 @@ class IndexService:
     """One index, searched on the newest generation (`indexers.live.LiveSearcher`, opened on
     first use); thread-safe."""
 
-    def __init__(self, index_dir: str | Path) -> None:
-        self.index_dir = Path(index_dir)
+    def __init__(self, index_dir: str | Path, rerank: bool | None = None) -> None:
+        self.index_dir, self.rerank = Path(index_dir), rerank
         self._lock = threading.Lock()
         self._live = None
         self._docgen: dict = {}
@@ -37,8 +37,8 @@ class IndexService:
 
         with self._lock:
             if self._live is None:
-                self._live = LiveSearcher(self.index_dir)
-                self._live.call(lambda s: s.encoder.warm())  # an agent asks many queries
+                self._live = LiveSearcher(self.index_dir, self.rerank)
+                self._live.call(lambda s: s.warm())  # an agent asks many queries
             return self._live
 
     def search(self, query: str, k: int, language: str | None, path: str | None,
@@ -100,11 +100,11 @@ def _tool_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def create_server(index_dir: str | Path):
+def create_server(index_dir: str | Path, rerank: bool | None = None):
     """The MCP server (an `MCPServer`) for the index at `index_dir`."""
     from mcp.server.mcpserver import MCPServer
 
-    service = IndexService(index_dir)
+    service = IndexService(index_dir, rerank)
     server = MCPServer("codelm", log_level="WARNING", instructions="Search this code index in plain English or by code; "
                        "show a unit's source by id; re-index after edits; write a docstring; trace a Python program.")
 
@@ -175,8 +175,8 @@ def tool_summaries() -> list[tuple[str, str]]:
     return [(t.name, first_sentence(t.description or "")) for t in tools]
 
 
-def serve_mcp(index_dir: str | Path) -> None:
+def serve_mcp(index_dir: str | Path, rerank: bool | None = None) -> None:
     """Answer MCP over stdin/stdout until the client closes it."""
     if not (Path(index_dir) / "index.sqlite").is_file():
         raise CodelmError(f"no usable index at {index_dir} (missing): run `codelm index PATH --index {index_dir}`")
-    create_server(index_dir).run("stdio")
+    create_server(index_dir, rerank).run("stdio")

@@ -19,11 +19,11 @@ from indexers import store
 class LiveSearcher:
     """A Searcher of the newest generation of an index; usable wherever a Searcher is."""
 
-    def __init__(self, index_dir: str | Path) -> None:
+    def __init__(self, index_dir: str | Path, rerank: bool | None = None) -> None:
         from indexers.search import open_searcher
 
         self.index_dir = Path(index_dir)
-        self._open = lambda: open_searcher(self.index_dir)
+        self._open = lambda: open_searcher(self.index_dir, rerank)
         self._lock = threading.RLock()
         self.searcher = self._open()
 

@@ -37,26 +37,30 @@ def cached_export(fingerprint: str) -> dict | None:
     return json.loads(record.read_text()) if record.is_file() else None
 
 
-def ensure_export(model_dir: Path, fingerprint: str, int8: bool = True) -> tuple[Path, dict]:
+def ensure_export(model_dir: Path, fingerprint: str, int8: bool = True, kind: str = "encoder") -> tuple[Path, dict]:
     """(folder, record) of the ONNX export of `model_dir`, exporting it first if the cache has
     none, or none whose int8 graph was tried when `int8` (this alone imports torch; one line on
-    stderr says so)."""
+    stderr says so). `kind`: "encoder" (codelm.core.export) or "reranker" (core.rerank_export)."""
     folder = export_dir(fingerprint)
     record = _usable(cached_export(fingerprint), int8)
     if record is not None:
         return folder, record
     from codelm.core.export import export_encoder, notice
 
+    exporter = export_encoder
+    if kind == "reranker":
+        from codelm.core.rerank_export import export_reranker as exporter
+
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f"{fingerprint}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         record = _usable(cached_export(fingerprint), int8)  # another process may have exported it meanwhile
         if record is None:
-            notice(f"exporting {model_dir.name} to ONNX Runtime, once for these weights (cache: {folder})")
+            notice(f"exporting {model_dir.name} ({kind}) to ONNX Runtime, once for these weights (cache: {folder})")
             tmp = folder.with_name(f"{fingerprint}.tmp-{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             try:
-                record = export_encoder(model_dir, tmp, int8=int8)
+                record = exporter(model_dir, tmp, int8=int8)
                 shutil.rmtree(folder, ignore_errors=True)
                 tmp.rename(folder)
             finally:

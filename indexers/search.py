@@ -11,19 +11,24 @@ from pathlib import Path
 import numpy as np
 
 from codelm.errors import CodelmError, UsageError
+from codelm.core import RERANK_MODEL
 from indexers import store
 from indexers.fusion import POOL, candidate_pool, fuse
 from indexers.testpaths import TEST_PENALTY, check_mode, is_test_path
-from indexers.text import code_tokens
+from indexers.rerank import CANDIDATES, rescore
+from indexers.rerank import available as reranker_available
+from indexers.text import code_tokens, embedded_text
 
 
 class Searcher:
     """An index loaded once (model, FAISS, BM25, SQLite); `search` answers queries."""
 
-    def __init__(self, index_dir: str | Path) -> None:
+    def __init__(self, index_dir: str | Path, rerank: bool | None = None, reranker: str = RERANK_MODEL) -> None:
         from indexers.embed import load_encoder
 
         self.index_dir = Path(index_dir)
+        self.rerank = rerank  # the default of `search(rerank=None)`; None: when a re-ranker is installed
+        self.reranker = reranker
         self.db = store.connect(self.index_dir)
         self.meta = store.searchable_meta(self.db, self.index_dir)
         folder = self.index_dir / f"gen-{self.meta['generation']}"
@@ -43,10 +48,14 @@ class Searcher:
                               f"was built: re-index with `codelm index PATH --rebuild`")
 
     def search(self, query: str, k: int = 10, language: str | None = None,
-               path_glob: str | None = None, weight: float | None = None, tests: str = "rank") -> list[dict]:
+               path_glob: str | None = None, weight: float | None = None, tests: str = "rank",
+               rerank: bool | None = None, rerank_weight: float | None = None) -> list[dict]:
         """The k best units for a natural-language or code query, best first, as contract dicts.
         `tests`: "rank" puts tests, examples, docs and benchmarks below the library
-        (`indexers.testpaths`), "equal" searches them as any unit, "only" searches only them."""
+        (`indexers.testpaths`), "equal" searches them as any unit, "only" searches only them.
+        `rerank`: re-score the top CANDIDATES with the re-ranker (None: the searcher's default,
+        else whether one is installed; `indexers.rerank`); `rerank_weight`: its share of the
+        final score (RERANK_WEIGHT)."""
         check_mode(tests)
         if not query.strip():
             raise UsageError("empty query: say what the code should do, or paste a snippet")
@@ -54,10 +63,26 @@ class Searcher:
             raise UsageError("-k must be at least 1")
         with one_thread():
             qvec = self.encoder.encode([query])[0]
-            return self._search(query, qvec, k, language, path_glob, weight, tests)
+            return self._search(query, qvec, k, language, path_glob, weight, tests, rerank, rerank_weight)
+
+    def warm(self) -> None:
+        """Open the query's sessions (encoder, and the re-ranker when on) and run them once, for
+        processes that answer many queries (serve, mcp): the first query pays no start-up."""
+        self.encoder.warm()
+        if self.reranking(None):
+            from indexers.rerank import load_reranker
+
+            load_reranker(self.reranker).score("warm up", ["def warm(): pass"])
+
+    def reranking(self, rerank: bool | None) -> bool:
+        """Whether a search asked with `rerank` re-ranks: as asked, else as the searcher was
+        opened, else when a re-ranker is installed."""
+        choice = self.rerank if rerank is None else rerank
+        return reranker_available(self.reranker) if choice is None else choice
 
     def _search(self, query: str, qvec: np.ndarray, k: int, language: str | None,
-                path_glob: str | None, weight: float | None, tests: str = "rank") -> list[dict]:
+                path_glob: str | None, weight: float | None, tests: str = "rank",
+                rerank: bool | None = None, rerank_weight: float | None = None) -> list[dict]:
         bm25 = self.bm25.scores(code_tokens(query))
         allowed = self._allowed(language, path_glob)
         if tests == "only":
@@ -72,10 +97,21 @@ class Searcher:
         where = np.searchsorted(self.bm25.ids, pool)
         lexical = bm25[np.minimum(where, len(bm25) - 1)] * (self.bm25.ids[np.minimum(where, len(bm25) - 1)] == pool)
         fused = fuse(dense_all, lexical.astype(np.float32), weight)
-        if tests == "rank" and len(self.test_ids):
-            fused = fused * np.where(np.isin(pool, self.test_ids), np.float32(TEST_PENALTY), np.float32(1))
-        best = np.argsort(-fused, kind="stable")[:k]
-        return self._results([pool[i] for i in best], [float(fused[i]) for i in best])
+        penalty = np.where(np.isin(pool, self.test_ids), np.float32(TEST_PENALTY), np.float32(1)) \
+            if tests == "rank" and len(self.test_ids) else np.ones(len(pool), dtype=np.float32)
+        best = np.argsort(-fused * penalty, kind="stable")[:max(k, CANDIDATES)]
+        if self.reranking(rerank):
+            ids = [pool[i] for i in best]
+            scores = rescore(query, self._texts(ids), fused[best], rerank_weight, self.reranker) * penalty[best]
+            order = np.argsort(-scores, kind="stable")[:k]
+            return self._results([ids[i] for i in order], [float(scores[i]) for i in order])
+        best = best[:k]
+        return self._results([pool[i] for i in best], [float(fused[i] * penalty[i]) for i in best])
+
+    def _texts(self, ids: list[int]) -> list[str]:
+        """What the re-ranker reads of these units: the text the index embeds (`unit_text`)."""
+        rows = {r[0]: r[1:] for r in self._rows("id, name, kind, path, signature, body, docstring", ids)}
+        return [embedded_text(*rows[i]) for i in ids]
 
     def _allowed(self, language: str | None, path_glob: str | None) -> set[int] | None:
         if language is None and path_glob is None:
@@ -190,9 +226,10 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     return np.argsort(-scores, kind="stable")
 
 
-def open_searcher(index_dir: str | Path) -> Searcher:
-    """A Searcher, with a clear error when the index is missing or broken."""
+def open_searcher(index_dir: str | Path, rerank: bool | None = None) -> Searcher:
+    """A Searcher (re-ranking by default per `rerank`), with a clear error when the index is
+    missing or broken."""
     try:
-        return Searcher(index_dir)
+        return Searcher(index_dir, rerank)
     except sqlite3.DatabaseError as err:
         raise store.no_index(Path(index_dir), f"corrupt database: {err}") from err

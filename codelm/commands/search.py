@@ -64,12 +64,25 @@ def register(commands) -> None:
                         "holds, f standing for the candidate (repeatable), e.g. --check \"f('1h30m') == 5400\"")
     p.add_argument("--candidates", type=int, default=20, help="with --check: how many results to run (default 20)")
     p.add_argument("--budget", type=float, default=20.0, help="with --check: seconds for all the runs (default 20)")
+    add_rerank_option(p)
 
 
 def add_index_option(parser) -> None:
     """The `--index` option of every command that reads an index."""
     parser.add_argument("--index", help="index directory (default: the nearest .codelm in the working "
                                         "directory or a folder above it, as git finds .git)")
+
+
+def add_rerank_option(parser) -> None:
+    """`--no-rerank`, of search, serve and mcp."""
+    parser.add_argument("--no-rerank", dest="rerank", action="store_false", default=None,
+                        help="rank by the hybrid (dense + BM25) score alone, without re-scoring the top "
+                             "candidates with the shipped re-ranker (faster, less exact)")
+
+
+def rerank_choice(args: argparse.Namespace) -> bool | None:
+    """False with --no-rerank; None (re-rank when a re-ranker is installed) otherwise."""
+    return getattr(args, "rerank", None)
 
 
 def index_dir(args: argparse.Namespace) -> Path:
@@ -89,6 +102,10 @@ def run_index(args: argparse.Namespace) -> int:
     report = build_index(args.path, args.index, args.model, rebuild=args.rebuild, progress=True,
                          exclude=_patterns(args.exclude), include=_patterns(args.include),
                          reembed=args.reembed)
+    from indexers import rerank
+
+    if rerank.available():  # its one-time export now, not on a search
+        rerank.load_reranker()
     if args.json:
         print(json.dumps(report.to_json()))
     else:
@@ -151,7 +168,7 @@ def run_search(args: argparse.Namespace) -> int:
 
         make_plan(args.check, args.candidates, args.budget)  # usage errors before the index opens
     queries = read_queries(args.queries) if args.queries else [args.query]
-    searcher = open_searcher(index_dir(args))
+    searcher = open_searcher(index_dir(args), rerank_choice(args))
     several_roots = len(searcher.meta.get("roots") or []) > 1
     for query in queries:
         found = search(searcher, query, args.k, args.language, args.path_glob, args.check or (),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from codelm.commands.search import add_index_option, index_dir
+from codelm.commands.search import add_index_option, add_rerank_option, index_dir, rerank_choice
 from codelm.errors import UsageError
 
 
@@ -23,10 +23,12 @@ def register(commands) -> None:
     p.add_argument("--processes", type=int, default=1, help="server processes sharing the port, each with its "
                    "own copy of the model and index: more answers per second to concurrent clients than "
                    "threads, for more memory (e.g. --processes 2 on 2 cores)")
+    add_rerank_option(p)
     p = commands.add("mcp", "serve an index to coding agents over MCP (stdio)", "codelm mcp --index .codelm",
                      run_mcp, description="A Model Context Protocol server on stdin/stdout with these tools:\n"
                      + TOOLS_MARK)
     add_index_option(p)
+    add_rerank_option(p)
     p.format_help = lambda: _mcp_help(p)
 
 
@@ -50,12 +52,12 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers must be from 1 to 64, got {args.workers}")
     if not 1 <= args.processes <= 64:
         raise UsageError(f"--processes must be from 1 to 64, got {args.processes}")
-    serve(index_dir(args), args.host, args.port, args.workers, args.processes)
+    serve(index_dir(args), args.host, args.port, args.workers, args.processes, rerank_choice(args))
     return 0
 
 
 def run_mcp(args: argparse.Namespace) -> int:
     from codelm.mcp_server import serve_mcp
 
-    serve_mcp(index_dir(args))
+    serve_mcp(index_dir(args), rerank_choice(args))
     return 0

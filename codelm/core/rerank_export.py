@@ -1,0 +1,147 @@
+"""The search re-ranker on ONNX Runtime: export a cross-encoder checkpoint, quantise, check.
+
+The graph reads (input_ids, attention_mask, token_type_ids) of "[CLS] query [SEP] code [SEP]"
+pairs and returns one score per row: the discriminator head on the mean token state, as the
+`rerank` objective trains it (`codelm.objectives.rerank.pair_scores`). It is checked on probe pairs
+(each probe query of codelm/data/onnx_probe.json against several probe texts) against the fp32
+torch model: int8 is kept only where the scores keep their order, Pearson correlation >=
+MIN_CORRELATION, with the same MatMul groups left in fp32 as the encoder's export tries;
+otherwise fp32 ONNX. torch is imported here alone; running needs onnxruntime and numpy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from codelm.core.export import EXCLUDE_TRIES, FP32, INT8, OPSET, PROBE_FILE, RECORD, _optimize, open_session
+
+MIN_CORRELATION = 0.99
+PROBE_CANDIDATES = 8  # probe texts paired with each probe query
+
+
+def pair_batch(encodings: list, pad_id: int) -> dict[str, np.ndarray]:
+    """The ONNX inputs of tokenized pairs (`tokenizers` encodings), padded to the longest."""
+    width = max(len(e.ids) for e in encodings)
+    feeds = {k: np.zeros((len(encodings), width), dtype=np.int64)
+             for k in ("input_ids", "attention_mask", "token_type_ids")}
+    feeds["input_ids"].fill(pad_id)
+    for r, e in enumerate(encodings):
+        feeds["input_ids"][r, :len(e.ids)] = e.ids
+        feeds["attention_mask"][r, :len(e.ids)] = 1
+        feeds["token_type_ids"][r, :len(e.ids)] = e.type_ids
+    return feeds
+
+
+def probe_pairs(tokenizer_file: Path, max_tokens: int) -> list:
+    """Tokenized (query, text) probe pairs, truncated as the re-ranker truncates."""
+    from tokenizers import Tokenizer
+
+    probe = json.loads(PROBE_FILE.read_text(encoding="utf-8"))
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_tokens)
+    units = [t for t in probe["texts"] if " in " in t.split("\n")[0] and t.split("\n")[0].endswith(")")]
+    queries = [t for t in probe["texts"] if t.strip() and t not in units]
+    pairs = [(q, units[(i * 3 + j) % len(units)]) for i, q in enumerate(queries) for j in range(PROBE_CANDIDATES)]
+    return tokenizer.encode_batch(pairs)
+
+
+def _scores(session, encodings: list, pad_id: int, batch: int = 16) -> np.ndarray:
+    return np.concatenate([session.run(None, pair_batch(encodings[i:i + batch], pad_id))[0].reshape(-1)
+                           for i in range(0, len(encodings), batch)])
+
+
+def export_reranker(model_dir: Path, out_dir: Path, max_tokens: int = 128, int8: bool = True) -> dict:
+    """Export the re-ranker in `model_dir` to `out_dir` (model.onnx, model.int8.onnx when kept,
+    export.json) and return the record, as `codelm.core.export.export_encoder` does."""
+    import torch
+
+    from codelm.core.checkpoint import load_pretrained
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = load_pretrained(model_dir).eval()
+    pad_id = model.config.pad_token_id
+    encodings = probe_pairs(model_dir / "tokenizer.json", max_tokens)
+    score = _Score(model)
+    with torch.inference_mode():
+        reference = np.concatenate([score(*(torch.from_numpy(v) for v in pair_batch(encodings[i:i + 16], pad_id).values()))
+                                    .numpy() for i in range(0, len(encodings), 16)])
+    _export_graph(score, out_dir / FP32, pad_id)
+    fp32 = _scores(open_session(out_dir / FP32), encodings, pad_id)
+    record = {"kind": "reranker", "pad_id": pad_id, "max_tokens": max_tokens, "opset": OPSET,
+              "min_correlation": MIN_CORRELATION, "probe": len(encodings),
+              "fp32": {"max_abs_diff": round(float(np.abs(fp32 - reference).max()), 5)}}
+    record.update(_choose_int8(out_dir, encodings, pad_id, reference, model.config.num_layers) if int8
+                  else {"kept": "fp32", "int8": None, "tried": []})
+    record["int8_checked"] = int8
+    for name in (FP32, INT8) if record["kept"] == "int8" else (FP32,):
+        _optimize(out_dir / name)
+    record["optimized"] = True
+    (out_dir / RECORD).write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+class _Score:
+    """Callable module wrapper: the re-ranker's score of each row (a torch.nn.Module at export)."""
+
+    def __new__(cls, core):
+        import torch
+
+        from codelm.objectives.rerank import pair_scores
+
+        class Score(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.core = core
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                return pair_scores(self.core, input_ids, attention_mask, token_type_ids)
+
+        return Score().eval()
+
+
+def _export_graph(score, path: Path, pad_id: int) -> None:
+    import warnings
+
+    import torch
+
+    ids = torch.tensor([[pad_id + 5] * 8, [pad_id + 5] * 5 + [pad_id] * 3])
+    mask, types = (ids != pad_id).long(), torch.zeros_like(ids)
+    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(score, (ids, mask, types), str(path), opset_version=OPSET, dynamo=False,
+                          input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["scores"],
+                          dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in
+                                           ("input_ids", "attention_mask", "token_type_ids")}, "scores": {0: "batch"}})
+
+
+def _choose_int8(out_dir: Path, encodings: list, pad_id: int, reference: np.ndarray, layers: int) -> dict:
+    """Quantise; keep int8 with the fewest MatMul groups in fp32 whose scores hold the correlation."""
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    matmuls = [n.name for n in onnx.load(str(out_dir / FP32), load_external_data=False).graph.node
+               if n.op_type in ("MatMul", "Gemm")]
+    tried = []
+    for groups in ((),) + EXCLUDE_TRIES:
+        exclude = [n for n in matmuls if any(f"/{g}/" in n for g in groups)]
+        if groups and len(exclude) < layers * len(groups):
+            continue
+        logging.disable(logging.WARNING)
+        try:
+            quantize_dynamic(out_dir / FP32, out_dir / INT8, per_channel=True, weight_type=QuantType.QInt8,
+                             nodes_to_exclude=exclude)
+        finally:
+            logging.disable(logging.NOTSET)
+        got = _scores(open_session(out_dir / INT8), encodings, pad_id)
+        corr = float(np.corrcoef(got, reference)[0, 1])
+        tried.append({"fp32_groups": list(groups), "correlation": round(corr, 5)})
+        if corr >= MIN_CORRELATION:
+            return {"kept": "int8", "int8": tried[-1], "fp32_nodes": exclude, "tried": tried}
+    (out_dir / INT8).unlink(missing_ok=True)
+    return {"kept": "fp32", "int8": None, "fp32_nodes": [], "tried": tried}

@@ -1,0 +1,77 @@
+"""The re-ranker on ONNX Runtime: export and its check, scores, and search re-ranking the top
+candidates (or not, with --no-rerank)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_codelm, write_repo
+
+
+@pytest.fixture(scope="module")
+def tiny_reranker(tmp_path_factory):
+    """A tiny re-ranker (2 blocks, MiniLM's tokenizer) whose score head prefers pairs that share
+    words: trained for a few steps on the test repository's own summaries."""
+    import torch
+
+    from codelm.core import resolve_model_dir
+    from codelm.core.checkpoint import save_pretrained
+    from codelm.core.config import ModelConfig
+    from codelm.core.model import CodeLM
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("rerank")
+    model = CodeLM(ModelConfig.preset("tiny", vocab_size=30522, num_layers=2, type_vocab_size=2,
+                                      max_position_embeddings=512))
+    save_pretrained(model, folder)
+    for name in ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):
+        if (resolve_model_dir("minilm") / name).is_file():
+            shutil.copy2(resolve_model_dir("minilm") / name, folder / name)
+    return folder
+
+
+def test_export_is_checked_against_torch_and_scores_in_order_given(tiny_reranker):
+    from indexers.rerank import Reranker
+
+    reranker = Reranker(str(tiny_reranker))
+    record = json.loads((reranker.path.parent / "export.json").read_text())
+    assert record["kind"] == "reranker" and record["probe"] > 100
+    assert record["fp32"]["max_abs_diff"] < 1e-3  # fp32 ONNX is the torch model
+    assert record["kept"] == reranker.quantization and record["tried"][0]["fp32_groups"] == []
+    texts = ["def add(a, b): return a + b", "x", "word " * 300]
+    scores = reranker.score("add two numbers", texts)
+    assert scores.shape == (3,) and scores.dtype == np.float32
+    assert np.allclose(reranker.score("add two numbers", texts[::-1])[::-1], scores, atol=1e-5)
+    assert reranker.score("anything", []).shape == (0,)
+
+
+def test_search_reranks_the_top_candidates_only_when_on(tiny_reranker, tmp_path, monkeypatch):
+    from indexers import rerank
+    from indexers.index import build_index
+    from indexers.search import Searcher
+
+    root = write_repo(tmp_path / "repo")
+    build_index(root, root / ".codelm", progress=False)
+    searcher = Searcher(root / ".codelm", reranker=str(tiny_reranker))
+    plain = searcher.search("read the config file", k=5, rerank=False)
+    calls = []
+    real = rerank.Reranker.score
+    monkeypatch.setattr(rerank.Reranker, "score", lambda self, q, texts: calls.append(list(texts)) or real(self, q, texts))
+    ranked = searcher.search("read the config file", k=5, rerank=True)
+    assert len(calls) == 1 and len(calls[0]) == len(plain)  # the whole (small) candidate list, once
+    assert calls[0][0].startswith("load config (function in config.py)")  # what the index embeds
+    assert {r["id"] for r in ranked} == {r["id"] for r in plain}
+    assert [r["score"] for r in ranked] == sorted((r["score"] for r in ranked), reverse=True)
+    only_fused = searcher.search("read the config file", k=5, rerank=True, rerank_weight=0.0)
+    assert [r["id"] for r in only_fused] == [r["id"] for r in plain]  # weight 0: the fused order
+    assert len(calls) == 2 and searcher.search("read the config file", k=5, rerank=False) == plain
+
+
+def test_no_rerank_flag_on_search_serve_and_mcp():
+    for command in ("search", "serve", "mcp"):
+        proc = run_codelm(command, "--help")
+        assert proc.returncode == 0 and "--no-rerank" in proc.stdout, command
