@@ -185,20 +185,21 @@ def run(split: str, small: bool, keep: Path | None = None, tests: str = "rank", 
     root.mkdir(parents=True)
     started = time.perf_counter()
     queries = build_corpus(split, small, root, with_tests)
-    report = build_index(root, work / "index", rebuild=True, progress=sys.stderr.isatty(),
+    # a kept index is updated, not rebuilt: the same files again embed nothing (tuning reruns)
+    report = build_index(root, work / "index", rebuild=keep is None, progress=sys.stderr.isatty(),
                          **({"model": model} if model else {}))
     index_seconds = time.perf_counter() - started
     from indexers import rerank
 
-    searcher = Searcher(work / "index", rerank=False, reranker=reranker or rerank.RERANK_MODEL)
+    searcher = Searcher(work / "index", rerank=reranker or None)
     out = {"split": split, "packages": SPLITS[split], "small": small, "model": searcher.meta["model"],
            "units": report.units,
            "queries": len(queries), "dense_weight": DENSE_WEIGHT, "tests": tests, "with_tests": with_tests,
            "index_seconds": round(index_seconds, 1)}
     runs = [("bm25", 0.0, tests), ("dense", 1.0, tests), ("hybrid", None, tests)]
     for label, weight, mode in runs + ([("hybrid_tests_equal", None, "equal")] if with_tests else []):
-        ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, weight=weight, tests=mode)]
-                  for q in queries]
+        ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, weight=weight, tests=mode,
+                                                                    rerank=False)] for q in queries]
         out[label] = score(ranked, queries)
     if rerank.available(searcher.reranker):
         out["reranker"] = searcher.reranker
@@ -207,8 +208,8 @@ def run(split: str, small: bool, keep: Path | None = None, tests: str = "rank", 
                                                                         rerank_weight=w)] for q in queries]
             out[f"hybrid_rerank@{w:g}"] = score(ranked, queries)
     for w in dense_weights:
-        ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, weight=w, tests=tests)]
-                  for q in queries]
+        ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, weight=w, tests=tests,
+                                                                    rerank=False)] for q in queries]
         out[f"hybrid@{w:g}"] = score(ranked, queries)
     best_single = max(out["bm25"]["mrr@10"], out["dense"]["mrr@10"])
     out["hybrid_over_best_single"] = round(out["hybrid"]["mrr@10"] / max(best_single, 1e-9), 3)
@@ -221,7 +222,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="600 units, 100 queries")
     parser.add_argument("--split", choices=sorted(SPLITS), default="test")
-    parser.add_argument("--keep", type=Path, help="keep the corpus and index in this folder")
+    parser.add_argument("--keep", type=Path, help="keep the corpus and index in this folder (a later run with the same folder updates that index)")
     parser.add_argument("--tests", choices=("rank", "equal"), default="rank",
                         help="rank tests, examples and docs below library code (search's default) or equally")
     parser.add_argument("--with-tests", action="store_true",

@@ -25,7 +25,7 @@ class IndexService:
     """One index, searched on the newest generation (`indexers.live.LiveSearcher`, opened on
     first use); thread-safe."""
 
-    def __init__(self, index_dir: str | Path, rerank: bool | None = None) -> None:
+    def __init__(self, index_dir: str | Path, rerank: bool | str | None = None) -> None:
         self.index_dir, self.rerank = Path(index_dir), rerank
         self._lock = threading.Lock()
         self._live = None
@@ -100,7 +100,7 @@ def _tool_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def create_server(index_dir: str | Path, rerank: bool | None = None):
+def create_server(index_dir: str | Path, rerank: bool | str | None = None):
     """The MCP server (an `MCPServer`) for the index at `index_dir`."""
     from mcp.server.mcpserver import MCPServer
 
@@ -175,7 +175,7 @@ def tool_summaries() -> list[tuple[str, str]]:
     return [(t.name, first_sentence(t.description or "")) for t in tools]
 
 
-def serve_mcp(index_dir: str | Path, rerank: bool | None = None) -> None:
+def serve_mcp(index_dir: str | Path, rerank: bool | str | None = None) -> None:
     """Answer MCP over stdin/stdout until the client closes it."""
     if not (Path(index_dir) / "index.sqlite").is_file():
         raise CodelmError(f"no usable index at {index_dir} (missing): run `codelm index PATH --index {index_dir}`")

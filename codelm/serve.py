@@ -105,7 +105,7 @@ class SearchPool:
     query at a time (one of serve's processes): there the hop to a thread and back only costs
     CPU (benchmarks/serve_latency.py measures both)."""
 
-    def __init__(self, index_dir: str | Path, workers: int | None = None, rerank: bool | None = None) -> None:
+    def __init__(self, index_dir: str | Path, workers: int | None = None, rerank: bool | str | None = None) -> None:
         if workers is None:
             workers = min(4, os.cpu_count() or 1)  # default: one per core, up to 4
         self.index_dir, self.rerank = index_dir, rerank
@@ -139,7 +139,7 @@ class SearchPool:
         return self.submit(lambda s: s.search(query, k, language, path_glob, tests=tests)).result()
 
 
-def create_app(index_dir: str | Path, workers: int | None = None, rerank: bool | None = None) -> Starlette:
+def create_app(index_dir: str | Path, workers: int | None = None, rerank: bool | str | None = None) -> Starlette:
     """The ASGI app serving the index at `index_dir` on `workers` search threads; the index and
     model load once, here."""
     pool = SearchPool(index_dir, workers, rerank)
@@ -201,7 +201,7 @@ def create_app(index_dir: str | Path, workers: int | None = None, rerank: bool |
 
 
 _INDEX_ENV, _WORKERS_ENV = "CODELM_SERVE_INDEX", "CODELM_SERVE_WORKERS"  # for serve's processes
-_RERANK_ENV = "CODELM_SERVE_RERANK"  # "", "0" or "1"
+_RERANK_ENV = "CODELM_SERVE_RERANK"  # JSON: null, false, or a re-ranker's name or directory
 
 
 def no_delay(transport: asyncio.BaseTransport) -> None:
@@ -223,7 +223,7 @@ class NoDelayH11Protocol(H11Protocol):
 
 
 def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, workers: int | None = None,
-          processes: int = 1, rerank: bool | None = None) -> None:
+          processes: int = 1, rerank: bool | str | None = None) -> None:
     """Serve the index with uvicorn until interrupted: one process with `workers` search threads,
     or `processes` processes sharing the port, which answer concurrent clients without one
     interpreter lock between them. Each has its own model and index and, unless `workers` says
@@ -242,12 +242,12 @@ def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, work
     finally:
         db.close()
     os.environ[_INDEX_ENV], os.environ[_WORKERS_ENV] = str(index_dir.resolve()), str(workers or 0)
-    os.environ[_RERANK_ENV] = "" if rerank is None else str(int(rerank))
+    os.environ[_RERANK_ENV] = json.dumps(rerank)
     uvicorn.run("codelm.serve:app_from_env", factory=True, workers=processes, host=host, port=port,
                 http=NoDelayH11Protocol, log_level="info")
 
 
 def app_from_env() -> Starlette:
     """The app of one of `serve`'s processes: uvicorn starts each afresh and calls this."""
-    rerank = os.environ.get(_RERANK_ENV, "")
-    return create_app(os.environ[_INDEX_ENV], int(os.environ[_WORKERS_ENV]), bool(int(rerank)) if rerank else None)
+    rerank = json.loads(os.environ.get(_RERANK_ENV) or "null")
+    return create_app(os.environ[_INDEX_ENV], int(os.environ[_WORKERS_ENV]), rerank)

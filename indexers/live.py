@@ -19,7 +19,7 @@ from indexers import store
 class LiveSearcher:
     """A Searcher of the newest generation of an index; usable wherever a Searcher is."""
 
-    def __init__(self, index_dir: str | Path, rerank: bool | None = None) -> None:
+    def __init__(self, index_dir: str | Path, rerank: bool | str | None = None) -> None:
         from indexers.search import open_searcher
 
         self.index_dir = Path(index_dir)

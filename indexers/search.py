@@ -23,12 +23,14 @@ from indexers.text import code_tokens, embedded_text
 class Searcher:
     """An index loaded once (model, FAISS, BM25, SQLite); `search` answers queries."""
 
-    def __init__(self, index_dir: str | Path, rerank: bool | None = None, reranker: str = RERANK_MODEL) -> None:
+    def __init__(self, index_dir: str | Path, rerank: bool | str | None = None) -> None:
         from indexers.embed import load_encoder
 
         self.index_dir = Path(index_dir)
-        self.rerank = rerank  # the default of `search(rerank=None)`; None: when a re-ranker is installed
-        self.reranker = reranker
+        # the default of `search(rerank=None)`: a re-ranker's name or directory (on), False (off), or
+        # None (on when the shipped re-ranker is installed)
+        self.rerank = rerank
+        self.reranker = rerank if isinstance(rerank, str) else RERANK_MODEL
         self.db = store.connect(self.index_dir)
         self.meta = store.searchable_meta(self.db, self.index_dir)
         folder = self.index_dir / f"gen-{self.meta['generation']}"
@@ -76,9 +78,9 @@ class Searcher:
 
     def reranking(self, rerank: bool | None) -> bool:
         """Whether a search asked with `rerank` re-ranks: as asked, else as the searcher was
-        opened, else when a re-ranker is installed."""
+        opened, else when the shipped re-ranker is installed."""
         choice = self.rerank if rerank is None else rerank
-        return reranker_available(self.reranker) if choice is None else choice
+        return reranker_available(self.reranker) if choice is None else bool(choice)
 
     def _search(self, query: str, qvec: np.ndarray, k: int, language: str | None,
                 path_glob: str | None, weight: float | None, tests: str = "rank",
@@ -226,7 +228,7 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     return np.argsort(-scores, kind="stable")
 
 
-def open_searcher(index_dir: str | Path, rerank: bool | None = None) -> Searcher:
+def open_searcher(index_dir: str | Path, rerank: bool | str | None = None) -> Searcher:
     """A Searcher (re-ranking by default per `rerank`), with a clear error when the index is
     missing or broken."""
     try:

@@ -74,14 +74,17 @@ def add_index_option(parser) -> None:
 
 
 def add_rerank_option(parser) -> None:
-    """`--no-rerank`, of search, serve and mcp."""
-    parser.add_argument("--no-rerank", dest="rerank", action="store_false", default=None,
-                        help="rank by the hybrid (dense + BM25) score alone, without re-scoring the top "
-                             "candidates with the shipped re-ranker (faster, less exact)")
+    """`--reranker DIR` and `--no-rerank`, of search, serve and mcp."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--reranker", dest="rerank", metavar="DIR",
+                       help="re-score the top 20 candidates with this re-ranker (from `codelm train rerank`)")
+    group.add_argument("--no-rerank", dest="rerank", action="store_false",
+                       help="rank by the hybrid (dense + BM25) score alone, also when a re-ranker is installed")
 
 
-def rerank_choice(args: argparse.Namespace) -> bool | None:
-    """False with --no-rerank; None (re-rank when a re-ranker is installed) otherwise."""
+def rerank_choice(args: argparse.Namespace) -> bool | str | None:
+    """A re-ranker directory (--reranker), False (--no-rerank), or None: the shipped re-ranker
+    when one is installed."""
     return getattr(args, "rerank", None)
 
 

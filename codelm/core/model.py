@@ -238,6 +238,17 @@ class CodeLM(nn.Module):
         """One replaced-token logit per position: (..., hidden) -> (...)."""
         return self.discriminator(h)
 
+    def score_pairs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    token_type_ids: torch.Tensor) -> torch.Tensor:
+        """Cross-encoder relevance logits (batch,) of "[CLS] a [SEP] b [SEP]" rows: the
+        discriminator head on the mean of the real tokens' states. Not on [CLS]: in MiniLM's
+        lower blocks the [CLS] state is the same for every input (std 0.0005 across pairs after
+        3 blocks), so a head on it cannot learn."""
+        h = self(input_ids, attention_mask, token_type_ids=token_type_ids).last_hidden_state
+        m = attention_mask.unsqueeze(-1).to(h.dtype)
+        pooled = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+        return self.discriminator_logits(pooled).reshape(-1)
+
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
               normalize: bool = True) -> torch.Tensor:
         """Sentence embeddings (batch, hidden): mean over real tokens, then L2 norm

@@ -2,7 +2,7 @@
 
 The graph reads (input_ids, attention_mask, token_type_ids) of "[CLS] query [SEP] code [SEP]"
 pairs and returns one score per row: the discriminator head on the mean token state, as the
-`rerank` objective trains it (`codelm.objectives.rerank.pair_scores`). It is checked on probe pairs
+`rerank` objective trains it (`CodeLM.score_pairs`). It is checked on probe pairs
 (each probe query of codelm/data/onnx_probe.json against several probe texts) against the fp32
 torch model: int8 is kept only where the scores keep their order, Pearson correlation >=
 MIN_CORRELATION, with the same MatMul groups left in fp32 as the encoder's export tries;
@@ -85,12 +85,10 @@ def export_reranker(model_dir: Path, out_dir: Path, max_tokens: int = 128, int8:
 
 
 class _Score:
-    """Callable module wrapper: the re-ranker's score of each row (a torch.nn.Module at export)."""
+    """The core as a torch.nn.Module whose forward is `CodeLM.score_pairs`, for the exporter."""
 
     def __new__(cls, core):
         import torch
-
-        from codelm.objectives.rerank import pair_scores
 
         class Score(torch.nn.Module):
             def __init__(self) -> None:
@@ -98,7 +96,7 @@ class _Score:
                 self.core = core
 
             def forward(self, input_ids, attention_mask, token_type_ids):
-                return pair_scores(self.core, input_ids, attention_mask, token_type_ids)
+                return self.core.score_pairs(input_ids, attention_mask, token_type_ids)
 
         return Score().eval()
 

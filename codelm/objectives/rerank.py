@@ -3,7 +3,7 @@ sequence and scores it.
 
 The input is `[CLS] query [SEP] unit text [SEP]` with token types 0 and 1 (the encoder's own
 WordPiece tokenizer, cut to max_length tokens, the longer side first); the score is the
-discriminator head on the mean of the pair's token states (`pair_scores`, one logit). A batch
+discriminator head on the mean of the pair's token states (`CodeLM.score_pairs`, one logit). A batch
 holds B corpus records with a summary; each brings a group of `group` pairs: its own code
 first, then codes drawn from its mined hard negatives (BM25's and the current encoder's top
 codes for the summary, `objectives.negatives`), so the re-ranker learns to order exactly the
@@ -25,17 +25,6 @@ from codelm.objectives.contrastive import NEGATIVES, load_tokenizer
 from codelm.objectives.negatives import mine_negatives
 from indexers.corpus import first_sentence
 from indexers.text import record_text
-
-
-def pair_scores(model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                token_type_ids: torch.Tensor) -> torch.Tensor:
-    """One relevance logit per (query, code) row: the discriminator head on the mean of the
-    pair's token states. Not on [CLS]: in MiniLM's lower blocks the [CLS] state is the same
-    for every input (std 0.0005 across pairs after 3 blocks), so a head on it cannot learn."""
-    h = model(input_ids, attention_mask, token_type_ids=token_type_ids).last_hidden_state
-    m = attention_mask.unsqueeze(-1).to(h.dtype)
-    pooled = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
-    return model.discriminator_logits(pooled).reshape(-1)
 
 
 @register("rerank")
@@ -100,7 +89,7 @@ class Rerank:
         if batch is None:
             device = next(model.parameters()).device
             return torch.zeros((), device=device, requires_grad=True), {"tokens": 0.0}
-        scores = pair_scores(model, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        scores = model.score_pairs(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
         scores = scores.float().view(-1, self.group)
         target = torch.zeros(scores.shape[0], dtype=torch.long, device=scores.device)
         loss = F.cross_entropy(scores, target)

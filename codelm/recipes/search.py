@@ -44,8 +44,9 @@ def freeze_below(model: Any, train_layers: int, heads: tuple[str, ...] = ()) -> 
 
 def write_delta(model_dir: str | Path, out: str | Path, base: str = "minilm",
                 heads: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Write the encoder tensors (embeddings and blocks, and the `heads` named by prefix) of
-    `model_dir` that differ from `base`, in half precision under our module names, with its config and tokenizer files: a delta
+    """Write the encoder tensors (embeddings and blocks) of `model_dir` that differ from `base`,
+    and all of the `heads` named by prefix (a base has none trained: a head's bias that training
+    left as initialised must still be stored), in half precision under our module names, with its config and tokenizer files: a delta
     directory that `load_pretrained` reads over `base` (how the shipped "minilm-code" is stored:
     the few blocks that training changed instead of the whole model)."""
     import torch
@@ -56,7 +57,7 @@ def write_delta(model_dir: str | Path, out: str | Path, base: str = "minilm",
     source, out = Path(model_dir), Path(out)
     weights, base_weights = load_pretrained(source).state_dict(), load_pretrained(base).state_dict()
     changed = {k: v.half().contiguous() for k, v in weights.items()
-               if k.startswith(("embeddings.", "blocks.") + heads) and not torch.equal(v, base_weights[k])}
+               if k.startswith(heads) or k.startswith(("embeddings.", "blocks.")) and not torch.equal(v, base_weights[k])}
     out.mkdir(parents=True, exist_ok=True)
     save_file(changed, str(out / DELTA_FILE), metadata={"format": "pt"})
     for name in ("config.json",) + TOKENIZER_FILES:

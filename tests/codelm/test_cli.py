@@ -51,8 +51,8 @@ def test_ls_lists_recipes_objectives_and_presets(codelm_cli):
     proc = codelm_cli("ls", "--json")
     assert proc.returncode == 0, proc.stderr
     found = json.loads(proc.stdout)
-    assert set(found["recipes"]) == {"pretrain", "docstring", "search", "trace"}
-    assert {"mlm", "rtd", "seq2seq", "span", "contrastive", "trace"} <= set(found["objectives"])
+    assert set(found["recipes"]) == {"pretrain", "docstring", "search", "rerank", "trace"}
+    assert {"mlm", "rtd", "seq2seq", "span", "contrastive", "rerank", "trace"} <= set(found["objectives"])
     assert {"tiny", "small", "base"} <= set(found["presets"]) and "minilm-code" in found["models"]
     assert all(line and "\n" not in line for section in found.values() for line in section.values())
     text = codelm_cli("ls").stdout

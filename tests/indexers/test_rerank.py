@@ -56,7 +56,7 @@ def test_search_reranks_the_top_candidates_only_when_on(tiny_reranker, tmp_path,
 
     root = write_repo(tmp_path / "repo")
     build_index(root, root / ".codelm", progress=False)
-    searcher = Searcher(root / ".codelm", reranker=str(tiny_reranker))
+    searcher = Searcher(root / ".codelm", rerank=str(tiny_reranker))
     plain = searcher.search("read the config file", k=5, rerank=False)
     calls = []
     real = rerank.Reranker.score
@@ -69,9 +69,20 @@ def test_search_reranks_the_top_candidates_only_when_on(tiny_reranker, tmp_path,
     only_fused = searcher.search("read the config file", k=5, rerank=True, rerank_weight=0.0)
     assert [r["id"] for r in only_fused] == [r["id"] for r in plain]  # weight 0: the fused order
     assert len(calls) == 2 and searcher.search("read the config file", k=5, rerank=False) == plain
+    assert searcher.search("read the config file", k=5) == ranked  # on by default: it was opened with one
+    assert Searcher(root / ".codelm", rerank=False).search("read the config file", k=5) == plain
 
 
-def test_no_rerank_flag_on_search_serve_and_mcp():
+def test_reranker_options_on_search_serve_and_mcp(tiny_reranker, tmp_path):
     for command in ("search", "serve", "mcp"):
         proc = run_codelm(command, "--help")
-        assert proc.returncode == 0 and "--no-rerank" in proc.stdout, command
+        assert proc.returncode == 0 and "--no-rerank" in proc.stdout and "--reranker" in proc.stdout, command
+    root = write_repo(tmp_path / "repo")
+    assert run_codelm("index", str(root)).returncode == 0
+    runs = {flag: run_codelm("search", "read the config file", "--index", str(root / ".codelm"), "--json", *flag)
+            for flag in ((), ("--no-rerank",), ("--reranker", str(tiny_reranker)))}
+    assert all(proc.returncode == 0 for proc in runs.values()), [p.stderr for p in runs.values()]
+    ids = {flag: sorted(r["id"] for r in json.loads(proc.stdout)["results"]) for flag, proc in runs.items()}
+    assert len(set(map(tuple, ids.values()))) == 1  # the same candidates, re-ordered or not
+    both = run_codelm("search", "x", "--no-rerank", "--reranker", str(tiny_reranker))
+    assert both.returncode == 2 and "not allowed with" in both.stderr
