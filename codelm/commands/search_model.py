@@ -29,34 +29,20 @@ def register(commands) -> None:
     p = commands.add("train search", "train a search encoder (contrastive)",
                      "codelm train search --data corpus --out runs/search --max-steps 500", run_train,
                      description=TRAIN_HELP)
-    p.add_argument("--data", required=True, help="corpus directory from `codelm corpus`")
-    p.add_argument("--out", required=True, help="output directory (the trained encoder)")
-    p.add_argument("--base", default="minilm", help="model to start from (default: the embedded MiniLM)")
-    p.add_argument("--max-steps", type=int, help="optimizer steps (default: TrainConfig's)")
+    _fine_tune_options(p, "the trained encoder")
     p.add_argument("--train-layers", type=int, metavar="N",
                    help="train only the top N blocks (the rest frozen: faster, and a small delta to ship)")
     p.add_argument("--delta", metavar="DIR", help="also write the tensors that training changed, in half "
                    "precision, as a small delta directory over --base (how codelm/data/minilm_code is made)")
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    add_time_budget(p)
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="objective or TrainConfig settings")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p = commands.add("train rerank", "train a search re-ranker (cross-encoder)",
                      "codelm train rerank --data corpus --out runs/rerank --time 45m negatives_model=minilm-code",
                      run_train_rerank, description=RERANK_HELP)
-    p.add_argument("--data", required=True, help="corpus directory from `codelm corpus`")
-    p.add_argument("--out", required=True, help="output directory (the trained re-ranker)")
-    p.add_argument("--base", default="minilm", help="model to start from (default: the embedded MiniLM)")
-    p.add_argument("--max-steps", type=int, help="optimizer steps (default: TrainConfig's)")
+    _fine_tune_options(p, "the trained re-ranker")
     p.add_argument("--layers", type=int, default=3, metavar="N",
                    help="keep the base's first N blocks (default 3: the re-ranker's depth is its latency)")
     p.add_argument("--train-layers", type=int, metavar="N", help="train only the top N of them (default: all)")
-    p.add_argument("--delta", metavar="DIR", help="also write the changed blocks and the head as a delta over "
-                   "--base (how codelm/data/rerank is made)")
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    add_time_budget(p)
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="objective or TrainConfig settings")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--delta", metavar="DIR", help="also write the changed blocks and the head, in half "
+                   "precision, as a small delta directory over --base (how a re-ranker would ship)")
     p = commands.add("eval search", "evaluate search encoders (MRR@10, recall, NDCG)",
                      "codelm eval search --data corpus --model runs/search", run_eval)
     p.add_argument("--data", required=True, help="corpus directory: its valid split's summaries are the queries")
@@ -64,6 +50,18 @@ def register(commands) -> None:
     p.add_argument("--model", action="append", default=[], help="trained encoder directory (repeatable)")
     p.add_argument("--k", type=int, default=10, help="cut-off of MRR (default 10)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+
+def _fine_tune_options(p, what: str) -> None:
+    """The options `train search` and `train rerank` share."""
+    p.add_argument("--data", required=True, help="corpus directory from `codelm corpus`")
+    p.add_argument("--out", required=True, help=f"output directory ({what})")
+    p.add_argument("--base", default="minilm", help="model to start from (default: the embedded MiniLM)")
+    p.add_argument("--max-steps", type=int, help="optimizer steps (default: TrainConfig's)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    add_time_budget(p)
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="objective or TrainConfig settings")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -121,14 +121,11 @@ def export_encoder(model_dir: Path, out_dir: Path, max_tokens: int = 256, batch_
     _export_graph(model, out_dir / FP32, pad_id)
     record = {"pad_id": pad_id, "dim": model.config.hidden_size, "opset": OPSET, "min_cosine": MIN_COSINE,
               "probe": len(ids), "fp32": _cosines(out_dir / FP32, ids, pad_id, batch_tokens, reference)}
-    record.update(_choose_int8(out_dir, ids, pad_id, batch_tokens, reference, model.config.num_layers) if int8
+    record.update(choose_int8(out_dir, model.config.num_layers,
+                              lambda path: _cosines(path, ids, pad_id, batch_tokens, reference),
+                              lambda cos: cos["min"] >= MIN_COSINE) if int8
                   else {"kept": "fp32", "int8": None, "fp32_nodes": [], "tried": []})
-    record["int8_checked"] = int8
-    for name in (FP32, INT8) if record["kept"] == "int8" else (FP32,):
-        _optimize(out_dir / name)
-    record["optimized"] = True
-    (out_dir / RECORD).write_text(json.dumps(record, indent=1) + "\n")
-    return record
+    return finish_export(out_dir, record, int8)
 
 
 def _export_graph(model, path: Path, pad_id: int) -> None:
@@ -176,9 +173,10 @@ def _cosines(path: Path, ids: list[list[int]], pad_id: int, batch_tokens: int, r
     return {"min": round(float(cos.min()), 5), "mean": round(float(cos.mean()), 5)}
 
 
-def _choose_int8(out_dir: Path, ids: list[list[int]], pad_id: int, batch_tokens: int,
-                 reference: np.ndarray, layers: int) -> dict:
-    """Quantise; keep int8 with the fewest MatMuls in fp32 that holds MIN_COSINE, else fp32."""
+def choose_int8(out_dir: Path, layers: int, measure: Callable[[Path], dict], holds: Callable[[dict], bool]) -> dict:
+    """Quantise `out_dir`'s fp32 graph; keep int8 with the fewest MatMul groups left in fp32
+    whose `measure` (of the int8 graph, against fp32 torch) `holds`, else fp32: the record's
+    "kept", "int8" (the measure kept), "fp32_nodes" and every "tried"."""
     import logging
 
     import onnx
@@ -197,12 +195,22 @@ def _choose_int8(out_dir: Path, ids: list[list[int]], pad_id: int, batch_tokens:
                              nodes_to_exclude=exclude)
         finally:
             logging.disable(logging.NOTSET)
-        cos = _cosines(out_dir / INT8, ids, pad_id, batch_tokens, reference)
-        tried.append({"fp32_groups": list(groups), **cos})
-        if cos["min"] >= MIN_COSINE:
-            return {"kept": "int8", "int8": cos, "fp32_nodes": exclude, "tried": tried}
+        measured = measure(out_dir / INT8)
+        tried.append({"fp32_groups": list(groups), **measured})
+        if holds(measured):
+            return {"kept": "int8", "int8": measured, "fp32_nodes": exclude, "tried": tried}
     (out_dir / INT8).unlink(missing_ok=True)
     return {"kept": "fp32", "int8": None, "fp32_nodes": [], "tried": tried}
+
+
+def finish_export(out_dir: Path, record: dict, int8: bool) -> dict:
+    """Optimize the kept graphs in place and write the record beside them; returns it."""
+    record["int8_checked"] = int8
+    for name in (FP32, INT8) if record["kept"] == "int8" else (FP32,):
+        _optimize(out_dir / name)
+    record["optimized"] = True
+    (out_dir / RECORD).write_text(json.dumps(record, indent=1) + "\n")
+    return record
 
 
 def notice(message: str) -> None:

@@ -5,8 +5,8 @@ pairs and returns one score per row: the discriminator head on the mean token st
 `rerank` objective trains it (`CodeLM.score_pairs`). It is checked on probe pairs
 (each probe query of codelm/data/onnx_probe.json against several probe texts) against the fp32
 torch model: int8 is kept only where the scores keep their order, Pearson correlation >=
-MIN_CORRELATION, with the same MatMul groups left in fp32 as the encoder's export tries;
-otherwise fp32 ONNX. torch is imported here alone; running needs onnxruntime and numpy.
+MIN_CORRELATION, trying the same MatMul groups in fp32 as the encoder's export
+(`codelm.core.export.choose_int8`); otherwise fp32 ONNX. torch is imported here alone; running needs onnxruntime and numpy.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codelm.core.export import EXCLUDE_TRIES, FP32, INT8, OPSET, PROBE_FILE, RECORD, _optimize, open_session
+from codelm.core.export import FP32, OPSET, PROBE_FILE, choose_int8, finish_export, open_session
 
 MIN_CORRELATION = 0.99
 PROBE_CANDIDATES = 8  # probe texts paired with each probe query
@@ -74,14 +74,17 @@ def export_reranker(model_dir: Path, out_dir: Path, max_tokens: int = 128, int8:
     record = {"kind": "reranker", "pad_id": pad_id, "max_tokens": max_tokens, "opset": OPSET,
               "min_correlation": MIN_CORRELATION, "probe": len(encodings),
               "fp32": {"max_abs_diff": round(float(np.abs(fp32 - reference).max()), 5)}}
-    record.update(_choose_int8(out_dir, encodings, pad_id, reference, model.config.num_layers) if int8
-                  else {"kept": "fp32", "int8": None, "tried": []})
-    record["int8_checked"] = int8
-    for name in (FP32, INT8) if record["kept"] == "int8" else (FP32,):
-        _optimize(out_dir / name)
-    record["optimized"] = True
-    (out_dir / RECORD).write_text(json.dumps(record, indent=1) + "\n")
-    return record
+    record.update(choose_int8(out_dir, model.config.num_layers,
+                              lambda path: _correlation(path, encodings, pad_id, reference),
+                              lambda measured: measured["correlation"] >= MIN_CORRELATION) if int8
+                  else {"kept": "fp32", "int8": None, "fp32_nodes": [], "tried": []})
+    return finish_export(out_dir, record, int8)
+
+
+def _correlation(path: Path, encodings: list, pad_id: int, reference: np.ndarray) -> dict:
+    """Pearson correlation of a graph's probe scores with the fp32 torch ones."""
+    got = _scores(open_session(path), encodings, pad_id)
+    return {"correlation": round(float(np.corrcoef(got, reference)[0, 1]), 5)}
 
 
 class _Score:
@@ -114,32 +117,3 @@ def _export_graph(score, path: Path, pad_id: int) -> None:
                           input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["scores"],
                           dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in
                                            ("input_ids", "attention_mask", "token_type_ids")}, "scores": {0: "batch"}})
-
-
-def _choose_int8(out_dir: Path, encodings: list, pad_id: int, reference: np.ndarray, layers: int) -> dict:
-    """Quantise; keep int8 with the fewest MatMul groups in fp32 whose scores hold the correlation."""
-    import logging
-
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    matmuls = [n.name for n in onnx.load(str(out_dir / FP32), load_external_data=False).graph.node
-               if n.op_type in ("MatMul", "Gemm")]
-    tried = []
-    for groups in ((),) + EXCLUDE_TRIES:
-        exclude = [n for n in matmuls if any(f"/{g}/" in n for g in groups)]
-        if groups and len(exclude) < layers * len(groups):
-            continue
-        logging.disable(logging.WARNING)
-        try:
-            quantize_dynamic(out_dir / FP32, out_dir / INT8, per_channel=True, weight_type=QuantType.QInt8,
-                             nodes_to_exclude=exclude)
-        finally:
-            logging.disable(logging.NOTSET)
-        got = _scores(open_session(out_dir / INT8), encodings, pad_id)
-        corr = float(np.corrcoef(got, reference)[0, 1])
-        tried.append({"fp32_groups": list(groups), "correlation": round(corr, 5)})
-        if corr >= MIN_CORRELATION:
-            return {"kept": "int8", "int8": tried[-1], "fp32_nodes": exclude, "tried": tried}
-    (out_dir / INT8).unlink(missing_ok=True)
-    return {"kept": "fp32", "int8": None, "fp32_nodes": [], "tried": tried}
