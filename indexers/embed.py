@@ -53,8 +53,8 @@ class Encoder:
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_tokens)
-        self.fingerprint = _fingerprint(self.model_dir)  # the weights; runtime and quantisation apart
-        folder, record = ensure_export(self.model_dir, _export_key(self.model_dir, self.fingerprint), int8)
+        self.fingerprint = weights_fingerprint(self.model_dir)  # the weights; runtime and quantisation apart
+        folder, record = ensure_export(self.model_dir, export_key(self.model_dir, self.fingerprint), int8)
         self.int8 = int8 and record["kept"] == "int8"
         self.runtime, self.quantization = RUNTIME, "int8" if self.int8 else "fp32"
         self.path = folder / ("model.int8.onnx" if self.int8 else "model.onnx")
@@ -101,13 +101,13 @@ def load_encoder(model: str = DEFAULT_MODEL) -> Encoder:
     from codelm.core import resolve_model_dir
 
     model_dir = resolve_model_dir(model)
-    key = (str(model_dir), _fingerprint(model_dir))
+    key = (str(model_dir), weights_fingerprint(model_dir))
     if key not in _LOADED:
         _LOADED[key] = Encoder(model)
     return _LOADED[key]
 
 
-def _fingerprint(model_dir: Path) -> str:
+def weights_fingerprint(model_dir: Path) -> str:
     """Identifies the weights: config plus weight file names and sizes (and a delta's content,
     since every delta trained over the same blocks has the same size)."""
     from codelm.core import DELTA_FILE
@@ -121,7 +121,7 @@ def _fingerprint(model_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _export_key(model_dir: Path, fingerprint: str) -> str:
+def export_key(model_dir: Path, fingerprint: str) -> str:
     """The cache key of an export: the fingerprint and where and when the weights were written
     (a checkpoint retrained to the same shape keeps its fingerprint, not its export)."""
     import json

@@ -6,7 +6,8 @@ pairs and returns one score per row: the discriminator head on the mean token st
 (each probe query of codelm/data/onnx_probe.json against several probe texts) against the fp32
 torch model: int8 is kept only where the scores keep their order, Pearson correlation >=
 MIN_CORRELATION, trying the same MatMul groups in fp32 as the encoder's export
-(`codelm.core.export.choose_int8`); otherwise fp32 ONNX. torch is imported here alone; running needs onnxruntime and numpy.
+(`codelm.core.export.choose_int8`); otherwise fp32 ONNX. torch is imported here alone;
+running needs onnxruntime and numpy.
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ def export_reranker(model_dir: Path, out_dir: Path, max_tokens: int = 128, int8:
     encodings = probe_pairs(model_dir / "tokenizer.json", max_tokens)
     score = _Score(model)
     with torch.inference_mode():
-        reference = np.concatenate([score(*(torch.from_numpy(v) for v in pair_batch(encodings[i:i + 16], pad_id).values()))
-                                    .numpy() for i in range(0, len(encodings), 16)])
+        feeds = [pair_batch(encodings[i:i + 16], pad_id) for i in range(0, len(encodings), 16)]
+        reference = np.concatenate([score(*(torch.from_numpy(v) for v in f.values())).numpy() for f in feeds])
     _export_graph(score, out_dir / FP32, pad_id)
     fp32 = _scores(open_session(out_dir / FP32), encodings, pad_id)
     record = {"kind": "reranker", "pad_id": pad_id, "max_tokens": max_tokens, "opset": OPSET,

@@ -30,7 +30,6 @@ NEGATIVES = 8  # mined per record
 NEGATIVES_USED = 4  # a batch draws one of each record's top 4 (the very top is often a near-copy)
 
 
-
 def load_tokenizer(model: str | Path = "minilm", max_length: int = 256) -> Any:
     """The `tokenizers.Tokenizer` of a model directory (or the embedded MiniLM), truncating."""
     from tokenizers import Tokenizer

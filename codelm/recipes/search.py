@@ -46,9 +46,10 @@ def write_delta(model_dir: str | Path, out: str | Path, base: str = "minilm",
                 heads: tuple[str, ...] = ()) -> dict[str, Any]:
     """Write the encoder tensors (embeddings and blocks) of `model_dir` that differ from `base`,
     and all of the `heads` named by prefix (a base has none trained: a head's bias that training
-    left as initialised must still be stored), in half precision under our module names, with its config and tokenizer files: a delta
-    directory that `load_pretrained` reads over `base` (how the shipped "minilm-code" is stored:
-    the few blocks that training changed instead of the whole model)."""
+    left as initialised must still be stored), in half precision under our module names, with
+    its config and tokenizer files: a delta directory that `load_pretrained` reads over `base`
+    (how the shipped "minilm-code" is stored: the few blocks that training changed instead of
+    the whole model)."""
     import torch
     from safetensors.torch import save_file
 
@@ -56,8 +57,8 @@ def write_delta(model_dir: str | Path, out: str | Path, base: str = "minilm",
 
     source, out = Path(model_dir), Path(out)
     weights, base_weights = load_pretrained(source).state_dict(), load_pretrained(base).state_dict()
-    changed = {k: v.half().contiguous() for k, v in weights.items()
-               if k.startswith(heads) or k.startswith(("embeddings.", "blocks.")) and not torch.equal(v, base_weights[k])}
+    changed = {k: v.half().contiguous() for k, v in weights.items() if k.startswith(heads)
+               or k.startswith(("embeddings.", "blocks.")) and not torch.equal(v, base_weights[k])}
     out.mkdir(parents=True, exist_ok=True)
     save_file(changed, str(out / DELTA_FILE), metadata={"format": "pt"})
     for name in ("config.json",) + TOKENIZER_FILES:
@@ -124,7 +125,7 @@ def fine_tune(objective_name: str, keys: dict[str, type], defaults: dict[str, An
         if (base_dir / name).is_file():
             shutil.copy2(base_dir / name, Path(out) / name)
     result = fit(model, objective, train_data, valid_data, cfg, resume)
-    return {"base": base, "layers": model.config.num_layers, "trainable_parameters": trainable, "train_pairs": len(train_data),
-            "valid_pairs": len(valid_data),
+    return {"base": base, "layers": model.config.num_layers, "trainable_parameters": trainable,
+            "train_pairs": len(train_data), "valid_pairs": len(valid_data),
             "pairs_per_s": round(result["step"] * cfg.batch_size * cfg.grad_accum / max(result["seconds"], 1e-9), 1),
             **objective_settings, **result}
