@@ -44,6 +44,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from indexers.corpus import first_paragraph  # noqa: E402
+from indexers.corpus import first_sentence as sentence_of  # noqa: E402
 from indexers.extract import extract_text  # noqa: E402
 from indexers.units import CodeUnit  # noqa: E402
 
@@ -58,10 +60,9 @@ _UNINFORMATIVE = re.compile(r"^(see|alias|same as|shortcut|deprecated|like|equiv
 
 
 def first_sentence(docstring: str) -> str:
-    """The first sentence of a docstring's first paragraph, one line."""
-    paragraph = " ".join(docstring.strip().split("\n\n")[0].split())
-    match = re.search(r"(?<=[a-z0-9)\]`'\"])[.!?](\s|$)", paragraph)
-    return (paragraph[:match.start()] if match else paragraph).strip()
+    """The first sentence of a docstring's first paragraph, one line (as the search training's
+    first-sentence queries are cut: `indexers.corpus.first_sentence`)."""
+    return sentence_of(first_paragraph(docstring))
 
 
 def informative(sentence: str) -> bool:

@@ -18,7 +18,7 @@ import hashlib
 import os
 import threading
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -39,25 +39,15 @@ class Encoder:
 
     def __init__(self, model: str = DEFAULT_MODEL, max_tokens: int = MAX_TOKENS, int8: bool = INT8,
                  threads: int | None = None) -> None:
-        from tokenizers import Tokenizer
-
         from codelm.core import resolve_model_dir
-        from codelm.errors import CodelmError
-        from indexers.onnx_cache import ensure_export
 
         self.name = model
         self.model_dir = resolve_model_dir(model)
-        tokenizer_file = self.model_dir / "tokenizer.json"
-        if not tokenizer_file.is_file():
-            raise CodelmError(f"{self.model_dir} has no tokenizer.json: an encoder needs its tokenizer")
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(max_tokens)
+        self.tokenizer = model_tokenizer(self.model_dir, max_tokens, "an encoder")
         self.fingerprint = weights_fingerprint(self.model_dir)  # the weights; runtime and quantisation apart
-        folder, record = ensure_export(self.model_dir, export_key(self.model_dir, self.fingerprint), int8)
+        self.path, record = exported_graph(self.model_dir, self.fingerprint, int8)
         self.int8 = int8 and record["kept"] == "int8"
         self.runtime, self.quantization = RUNTIME, "int8" if self.int8 else "fp32"
-        self.path = folder / ("model.int8.onnx" if self.int8 else "model.onnx")
         self.pad_id, self.dim = record["pad_id"], record["dim"]
         self.optimized = bool(record.get("optimized"))
         self.threads = threads or os.cpu_count() or 1
@@ -105,6 +95,31 @@ def load_encoder(model: str = DEFAULT_MODEL) -> Encoder:
     if key not in _LOADED:
         _LOADED[key] = Encoder(model)
     return _LOADED[key]
+
+
+def model_tokenizer(model_dir: Path, max_tokens: int, what: str) -> Any:
+    """The model's own `tokenizers.Tokenizer`, unpadded, truncating to `max_tokens` (a pair: the
+    longer side first); CodelmError when the directory has none (`what` needs it)."""
+    from tokenizers import Tokenizer
+
+    from codelm.errors import CodelmError
+
+    tokenizer_file = model_dir / "tokenizer.json"
+    if not tokenizer_file.is_file():
+        raise CodelmError(f"{model_dir} has no tokenizer.json: {what} needs its tokenizer")
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_tokens)
+    return tokenizer
+
+
+def exported_graph(model_dir: Path, fingerprint: str, int8: bool = True, kind: str = "encoder") -> tuple[Path, dict]:
+    """(the ONNX graph to run, the export record) of the weights in `model_dir`, exported once
+    (`indexers.onnx_cache`): the int8 graph when asked for and the export kept it, else fp32."""
+    from indexers.onnx_cache import ensure_export
+
+    folder, record = ensure_export(model_dir, export_key(model_dir, fingerprint), int8, kind)
+    return folder / ("model.int8.onnx" if int8 and record["kept"] == "int8" else "model.onnx"), record
 
 
 def weights_fingerprint(model_dir: Path) -> str:

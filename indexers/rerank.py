@@ -31,19 +31,12 @@ class Reranker:
     """Scores (query, text) pairs with a re-ranker checkpoint exported to ONNX Runtime."""
 
     def __init__(self, model: str = RERANK_MODEL, max_tokens: int = MAX_TOKENS, threads: int | None = None) -> None:
-        from tokenizers import Tokenizer
-
         from codelm.core import resolve_model_dir
-        from indexers.embed import export_key, weights_fingerprint
-        from indexers.onnx_cache import ensure_export
+        from indexers.embed import exported_graph, model_tokenizer, weights_fingerprint
 
         self.model_dir = resolve_model_dir(model)
-        self.tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(max_tokens)
-        folder, record = ensure_export(self.model_dir, export_key(self.model_dir, weights_fingerprint(self.model_dir)),
-                                       kind="reranker")
-        self.path = folder / ("model.int8.onnx" if record["kept"] == "int8" else "model.onnx")
+        self.tokenizer = model_tokenizer(self.model_dir, max_tokens, "a re-ranker")
+        self.path, record = exported_graph(self.model_dir, weights_fingerprint(self.model_dir), kind="reranker")
         self.quantization, self.pad_id = record["kept"], record["pad_id"]
         self.threads = threads or os.cpu_count() or 1
         self._session = None

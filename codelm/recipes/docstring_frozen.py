@@ -98,14 +98,14 @@ def train_frozen(data: str | Path, out: str | Path, overrides: Sequence[str] = (
     if not chosen:
         raise UsageError(f"{data}: no documented functions to train on")
     cache_dir = Path(states) if states else Path(data) / f"states-{config.encoder}-{config.max_source}"
-    if cached_only:
+    if cached_only:  # corpus_states checks the cache's encoder and length itself
         cache = StateCache(cache_dir)
+        if (cache.meta["encoder"], cache.meta["max_tokens"]) != (config.encoder, config.max_source):
+            raise UsageError(f"{cache_dir}: states of {cache.meta['encoder']} at {cache.meta['max_tokens']} "
+                             f"tokens, the model reads {config.encoder} at {config.max_source}")
         chosen = [r for r in chosen if r["id"] in cache.position]
     else:
         cache = corpus_states(chosen, cache_dir, config.encoder, config.max_source, progress=cfg.progress)
-    if (cache.meta["encoder"], cache.meta["max_tokens"]) != (config.encoder, config.max_source):
-        raise UsageError(f"{cache_dir}: states of {cache.meta['encoder']} at {cache.meta['max_tokens']} tokens, "
-                         f"the model reads {config.encoder} at {config.max_source}")
     kept = {r["id"] for r in chosen}
     examples = {}
     for split, rows in splits.items():

@@ -66,6 +66,14 @@ def encode_states(model: Any, ids: Sequence[Sequence[int]]) -> list[Any]:
     return [h[row, :len(x)] for row, x in enumerate(ids)]
 
 
+def check_kind(meta: dict, encoder: str, max_tokens: int, where: Path) -> None:
+    """CodelmError unless the cache in `where` (its index `meta`) holds states of `encoder` read
+    at `max_tokens` tokens."""
+    if (meta["encoder"], meta["max_tokens"]) != (encoder, max_tokens):
+        raise CodelmError(f"{where}: states of {meta['encoder']} at {meta['max_tokens']} tokens, "
+                          f"not {encoder} at {max_tokens}")
+
+
 def _write_index(out: Path, meta: dict, offsets: list[int]) -> None:
     """Offsets, then the index that says how many of them count (each replaced atomically)."""
     np.save(out / "offsets.tmp.npy", np.asarray(offsets, dtype=np.int64))
@@ -85,9 +93,7 @@ def cache_states(codes: Sequence[str], ids: Sequence[str], out: str | Path, enco
     if (out / "index.json").is_file():
         cache = StateCache(out)
         meta, offsets = dict(cache.meta), [int(x) for x in cache.offsets]
-        if (meta["encoder"], meta["max_tokens"]) != (encoder, max_tokens):
-            raise CodelmError(f"{out}: states of {meta['encoder']} at {meta['max_tokens']} tokens, "
-                              f"not {encoder} at {max_tokens}")
+        check_kind(meta, encoder, max_tokens, out)
         meta["ids"] = list(meta["ids"])
     else:
         meta = {"schema": SCHEMA, "encoder": encoder, "max_tokens": max_tokens, "dim": 0, "ids": []}
@@ -132,9 +138,7 @@ def corpus_states(records: Sequence[dict], out: str | Path, encoder: str = ENCOD
         cache_states([r["code"] for r in records], [r["id"] for r in records], out, encoder, max_tokens,
                      progress=progress)
     cache = StateCache(out)
-    if (cache.meta["encoder"], cache.meta["max_tokens"]) != (encoder, max_tokens):
-        raise CodelmError(f"{out}: states of {cache.meta['encoder']} at {cache.meta['max_tokens']} tokens, "
-                          f"not {encoder} at {max_tokens}")
+    check_kind(cache.meta, encoder, max_tokens, out)
     missing = [r["id"] for r in records if r["id"] not in cache.position]
     if missing:
         raise CodelmError(f"{out}: the cached states lack {len(missing)} of the records; remove the folder to rebuild")
