@@ -199,11 +199,13 @@ def load_decoder(directory: str | Path) -> DocstringDecoder:
 
 class Bound:
     """A decoder with its memory, called like the core (`codelm.generate` decodes with it).
-    Rows of the input are beams: row r belongs to prompt r // (rows / prompts)."""
+    Rows of the input are beams: row r belongs to prompt r // (rows / prompts). `bias`
+    (prompts, vocabulary), if given, is added to each prompt's next-token logits."""
 
-    def __init__(self, decoder: DocstringDecoder, states: torch.Tensor, states_mask: torch.Tensor) -> None:
+    def __init__(self, decoder: DocstringDecoder, states: torch.Tensor, states_mask: torch.Tensor,
+                 bias: torch.Tensor | None = None) -> None:
         self.decoder, self.config, self.training = decoder, decoder.config, False
-        self.states, self.states_mask = states, states_mask
+        self.states, self.states_mask, self.bias = states, states_mask, bias
         self._memory: tuple[int, list[KV], torch.Tensor] | None = None
 
     def eval(self) -> "Bound":
@@ -226,7 +228,11 @@ class Bound:
         return CoreOutput(out.last_hidden_state, out.past_key_values if use_cache else None)
 
     def lm_logits(self, h: torch.Tensor) -> torch.Tensor:
-        return self.decoder.lm_logits(h)
+        logits = self.decoder.lm_logits(h)
+        if self.bias is None:
+            return logits
+        bias = self.bias.repeat_interleave(h.shape[0] // self.bias.shape[0], 0)
+        return logits + (bias if h.dim() == 2 else bias[:, None])
 
 
 def export_half(model_dir: str | Path, out: str | Path) -> Path:

@@ -1,6 +1,12 @@
 """Writing docstrings with a frozen-encoder model: code -> frozen MiniLM states -> decoder ->
 beam search (no repeated n-grams, a repetition penalty) -> one normalised sentence.
 
+The decoder has no copy mechanism, so beam search adds `COPY_BIAS` to the logits of the words
+of the function's name and parameters (`parse_config(path)`: parse, config, path; each as
+written, lowercase and capitalised, with and without a leading space): summaries name what the
+function names ("Parse the config file."). Tuned on the tune split (500 functions): BLEU-4
+12.97 without, 13.52 at 1.0 (`benchmarks/results/docgen_frozen_cpu.json` has the held-out figures).
+
 `DocstringWriter(directory)` loads the decoder and the code tokenizer at once and the
 encoder (MiniLM, or its code-search delta) on first use; `write(codes)` returns one summary
 per function in input order. Functions are encoded in length-sorted batches, and their states
@@ -18,6 +24,8 @@ import torch
 from codelm.tasks.docstring.data import summary
 
 _DEF = re.compile(r"^\s*(?:async\s+)?def\s+(\w+)", re.MULTILINE)
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+COPY_BIAS = 1.0
 
 
 def normalise(text: str, fallback: str = "") -> str:
@@ -35,6 +43,37 @@ def fallback_summary(code: str) -> str:
 
     match = _DEF.search(code)
     return template_docstring(match.group(1)) if match else "Run."
+
+
+def identifier_words(code: str) -> list[str]:
+    """Words of the name and parameters of the first function defined in `code`, as written:
+    `def parse_HTTPHeader(self, raw_line)` -> ['parse', 'HTTP', 'Header', 'raw', 'line'];
+    the name's words only when the code does not parse."""
+    import ast
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+        node = next(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    except (SyntaxError, ValueError, StopIteration):
+        match = _DEF.search(code)
+        names = [match.group(1)] if match else []
+    else:
+        a = node.args
+        every = [*a.posonlyargs, *a.args, *([a.vararg] if a.vararg else []), *a.kwonlyargs,
+                 *([a.kwarg] if a.kwarg else [])]
+        names = [node.name, *(x.arg for x in every if x.arg not in ("self", "cls"))]
+    return list(dict.fromkeys(w for n in names for w in _WORD.findall(n)))
+
+
+def copy_bias(tokenizer: Any, codes: Sequence[str], vocab_size: int, value: float = COPY_BIAS) -> torch.Tensor:
+    """(len(codes), vocab_size): `value` at the tokens of each function's identifier words."""
+    bias = torch.zeros(len(codes), vocab_size)
+    for row, code in enumerate(codes):
+        variants = {v for w in identifier_words(code) for c in {w, w.lower(), w.capitalize()} for v in (c, f" {c}")}
+        ids = {i for e in tokenizer.encode_batch(sorted(variants)) for i in e} if variants else set()
+        bias[row, sorted(ids)] = value
+    return bias
 
 
 class DocstringWriter:
@@ -70,8 +109,9 @@ class DocstringWriter:
     @torch.no_grad()
     def write(self, codes: Sequence[str], num_beams: int = 4, max_new_tokens: int = 32, batch_size: int = 32,
               no_repeat_ngram_size: int = 3, repetition_penalty: float = 1.2,
-              length_penalty: float = 1.0) -> list[str]:
-        """One normalised summary per function source, in input order."""
+              length_penalty: float = 1.0, copy: float = COPY_BIAS) -> list[str]:
+        """One normalised summary per function source, in input order; `copy`: the logit bias of
+        the function's identifier words (0: none)."""
         from codelm.core.generate import beam_search
         from codelm.tasks.docstring.neural import Bound
         from codelm.objectives.cached_states import pad_states
@@ -83,7 +123,8 @@ class DocstringWriter:
             chunk = order[start:start + batch_size]
             states, mask = pad_states([h.numpy() for h in self.states([codes[i] for i in chunk])])
             bos = torch.full((len(chunk), 1), c.bos_token_id, dtype=torch.long)
-            new = beam_search(Bound(self.decoder, states, mask), bos, min(max_new_tokens, c.max_target - 1),
+            bias = copy_bias(self.tokenizer, [codes[i] for i in chunk], c.vocab_size, copy) if copy else None
+            new = beam_search(Bound(self.decoder, states, mask, bias), bos, min(max_new_tokens, c.max_target - 1),
                               num_beams, c.eos_token_id, length_penalty, no_repeat_ngram_size,
                               repetition_penalty=repetition_penalty)
             for row, i in enumerate(chunk):

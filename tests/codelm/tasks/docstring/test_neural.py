@@ -82,3 +82,14 @@ def test_beam_search_with_and_without_cache(beams, one_thread):
     plain = beam_search(Bound(model, memory, mask), start, 6, beams, 2, 1.0, 2, use_cache=False,
                         repetition_penalty=1.3)
     assert torch.equal(cached, plain)
+
+
+def test_bias_steers_each_prompt(one_thread):
+    states, _ = fixture(2)
+    torch.manual_seed(0)
+    model = DocstringDecoder(DecoderConfig(**TINY)).eval()
+    memory, mask = pad_states(states)
+    bias = torch.zeros(2, 40)
+    bias[0, 7], bias[1, 9] = 100.0, 100.0  # large enough to win every step
+    out = beam_search(Bound(model, memory, mask, bias), torch.zeros(2, 1, dtype=torch.long), 3, 2, 2)
+    assert set(out[0].tolist()) == {7} and set(out[1].tolist()) == {9}

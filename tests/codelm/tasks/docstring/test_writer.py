@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from codelm.tasks.docstring.data import package_of, select_records, summary
-from codelm.tasks.docstring.writer import fallback_summary, normalise
+from codelm.core.tokenizer import default_tokenizer
+from codelm.tasks.docstring.writer import copy_bias, fallback_summary, identifier_words, normalise
 
 SHIPPED = Path(__file__).resolve().parents[4] / "codelm" / "data" / "docstring"
 
@@ -22,6 +23,21 @@ def test_summary_and_fallback():
     assert summary("Open the file.  Then read it.") == "Open the file."
     assert summary("Use e.g. this one") == "Use e.g. this one"
     assert fallback_summary("def parse_config(x):\n    pass\n") == "Parse the config."
+
+
+def test_identifier_words_of_name_and_parameters():
+    code = "    async def parse_HTTPHeader(self, raw_line: Dict[str, int] = None, *args, **kw) -> int:\n        pass\n"
+    assert identifier_words(code) == ["parse", "HTTP", "Header", "raw", "line", "args", "kw"]
+    assert identifier_words("def load_file(:\n    pass\n") == ["load", "file"]  # does not parse: the name only
+
+
+def test_copy_bias_marks_the_identifier_tokens():
+    tok = default_tokenizer()
+    bias = copy_bias(tok, ["def load_config(path):\n    pass\n", "def run():\n    pass\n"], tok.vocab_size, 1.5)
+    for word in (" config", " Config", " path", "Load"):
+        assert all(bias[0, i] == 1.5 for i in tok.encode(word))
+    assert bias[1].count_nonzero() > 0 and bias[1, tok.encode(" config")].sum() == 0
+    assert set(bias.unique().tolist()) == {0.0, 1.5}
 
 
 def test_selection_caps_packages_and_drops_held_out():
