@@ -187,5 +187,6 @@ def _document_file(args: argparse.Namespace) -> int:
     elif not args.write:
         sys.stdout.write(unified_diff(change.before, change.after, str(change.path)))
     verb = "wrote" if args.write else "would write"
-    print(f"{verb} {len(change.docstrings)} docstrings in {change.path}", file=sys.stderr)
+    n = len(change.docstrings)
+    print(f"{verb} {n} docstring{'' if n == 1 else 's'} in {change.path}", file=sys.stderr)
     return 0

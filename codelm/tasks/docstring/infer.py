@@ -47,19 +47,33 @@ def load_model(model_dir: str | Path | None = None) -> tuple[Any, Any]:
     return load_pretrained(path), tok
 
 
-def find_function(path: str | Path, qualname: str) -> Any:
-    """The function or method `qualname` of the file at `path`, as extracted (`CodeUnit`)."""
-    from indexers.extract import extract_file, language_for
-
+def read_source(path: str | Path) -> tuple[bytes, str]:
+    """(bytes, text) of a source file; one error line for a directory, a missing, binary or
+    non-UTF-8 file."""
     path = Path(path)
     if path.is_dir():
         raise CodelmError(f"{path}: is a directory; give the source file that holds the function")
     if not path.is_file():
         raise CodelmError(f"{path}: no such file")
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        raise CodelmError(f"{path}: a binary file, not source code")
+    try:
+        return data, data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CodelmError(f"{path}: not UTF-8 text") from None
+
+
+def find_function(path: str | Path, qualname: str) -> Any:
+    """The function or method `qualname` of the file at `path`, as extracted (`CodeUnit`)."""
+    from indexers.extract import extract_text, language_for
+
+    path = Path(path)
     language = language_for(path)
+    _, text = read_source(path)
     if language is None:
         raise CodelmError(f"{path}: not a source file of a supported language")
-    units = [u for u in extract_file(path, path.name, language) if u.kind != "class"]
+    units = [u for u in extract_text(text, path.name, language) if u.kind != "class"]
     for unit in units:
         if unit.name == qualname:
             return unit

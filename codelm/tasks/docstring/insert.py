@@ -169,16 +169,13 @@ def document_file(path: str | Path, write: Callable[[Sequence[Any]], list[str]],
                   force: bool = False) -> Change:
     """Docstrings for the undocumented functions of a Python file (those in `names`, or all;
     every one with `force`), from `write(units) -> texts`; the file itself is not touched."""
+    from codelm.tasks.docstring.infer import read_source
     from indexers.extract import extract_text
 
     path = Path(path)
     if path.suffix != ".py":
         raise CodelmError(f"{path}: docstrings are written into Python files (.py) only")
-    data = path.read_bytes()
-    try:
-        source = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CodelmError(f"{path}: not UTF-8 text") from None
+    data, source = read_source(path)
     tree = parse_python(source, str(path))
     targets = _targets(tree, source.splitlines(), names, force)
     if names is not None and not targets:

@@ -47,8 +47,8 @@ def fallback_summary(code: str) -> str:
 
 def identifier_words(code: str) -> list[str]:
     """Words of the name and parameters of the first function defined in `code`, as written:
-    `def parse_HTTPHeader(self, raw_line)` -> ['parse', 'HTTP', 'Header', 'raw', 'line'];
-    the name's words only when the code does not parse."""
+    `def parse_HTTPHeader(self, raw_line, n)` -> ['parse', 'HTTP', 'Header', 'raw', 'line']
+    (one-letter words left out); the name's words only when the code does not parse."""
     import ast
     import textwrap
 
@@ -63,7 +63,7 @@ def identifier_words(code: str) -> list[str]:
         every = [*a.posonlyargs, *a.args, *([a.vararg] if a.vararg else []), *a.kwonlyargs,
                  *([a.kwarg] if a.kwarg else [])]
         names = [node.name, *(x.arg for x in every if x.arg not in ("self", "cls"))]
-    return list(dict.fromkeys(w for n in names for w in _WORD.findall(n)))
+    return list(dict.fromkeys(w for n in names for w in _WORD.findall(n) if len(w) > 1))
 
 
 def copy_bias(tokenizer: Any, codes: Sequence[str], vocab_size: int, value: float = COPY_BIAS) -> torch.Tensor:

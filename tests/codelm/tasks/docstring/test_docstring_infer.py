@@ -51,6 +51,12 @@ def test_find_function_and_prompt(tmp_path):
         find_function(path, "parse")
     with pytest.raises(CodelmError, match="is a directory"):
         find_function(tmp_path, "parse")
+    (tmp_path / "blob.py").write_bytes(b"\x7fELF\x00\x01def parse(): pass\n")
+    with pytest.raises(CodelmError, match="blob.py: a binary file"):
+        find_function(tmp_path / "blob.py", "parse")
+    (tmp_path / "latin.py").write_bytes("# café\ndef parse(): pass\n".encode("latin-1"))
+    with pytest.raises(CodelmError, match="latin.py: not UTF-8 text"):
+        find_function(tmp_path / "latin.py", "parse")
 
 
 def test_batched_generation_matches_one_at_a_time(tiny_model_dir, one_thread):

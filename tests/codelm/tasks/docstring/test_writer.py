@@ -26,7 +26,7 @@ def test_summary_and_fallback():
 
 
 def test_identifier_words_of_name_and_parameters():
-    code = "    async def parse_HTTPHeader(self, raw_line: Dict[str, int] = None, *args, **kw) -> int:\n        pass\n"
+    code = "    async def parse_HTTPHeader(self, raw_line: Dict[str, int] = None, n=1, *args, **kw) -> int:\n        pass\n"
     assert identifier_words(code) == ["parse", "HTTP", "Header", "raw", "line", "args", "kw"]
     assert identifier_words("def load_file(:\n    pass\n") == ["load", "file"]  # does not parse: the name only
 
