@@ -58,7 +58,8 @@ def register(commands) -> None:
     p.add_argument("--per-package", type=int, help="frozen: most functions of one site-packages package (default 800)")
     p.add_argument("--cached-only", action="store_true",
                    help="frozen: train on the functions already in the state cache, encoding none")
-    p.add_argument("--init", default="minilm", help="prefix-lm: minilm, tiny, small, base, or a `codelm pretrain` output directory")
+    p.add_argument("--init", help="frozen: a trained model directory to go on from (new schedule, e.g. more data); "
+                   "prefix-lm: minilm (default), tiny, small, base, or a `codelm pretrain` output directory")
     p.add_argument("--max-steps", type=int, help="optimizer steps (default: TrainConfig's)")
     p.add_argument("--docstring-only", action="store_true", help="prefix-lm: train only signature+body -> docstring")
     p.add_argument("--objective", default="seq2seq", help="prefix-lm: seq2seq, or seq2seq+span (adds T5 span corruption)")
@@ -129,7 +130,7 @@ def run_train(args: argparse.Namespace) -> int:
     frozen = {"states": args.states, "held_out": args.held_out, "per_package": args.per_package,
               "cached_only": args.cached_only or None}
     if args.arch == "frozen":
-        result = train_docstring(args.data, args.out, overrides=args.overrides, max_steps=args.max_steps,
+        result = train_docstring(args.data, args.out, args.init, overrides=args.overrides, max_steps=args.max_steps,
                                  resume=args.resume, time_limit=time_limit(args), arch="frozen",
                                  **{k: v for k, v in frozen.items() if v is not None})
     elif any(v is not None for v in frozen.values()):

@@ -37,7 +37,7 @@ def warm_start(init: str, tokenizer: Any, changes: dict[str, Any]) -> Any:
     return model
 
 
-def train_docstring(data: str | Path, out: str | Path, init: str = "minilm", overrides: list[str] = (),
+def train_docstring(data: str | Path, out: str | Path, init: str | Path | None = None, overrides: list[str] = (),
                     max_steps: int | None = None, max_source: int = 192, max_target: int = 64,
                     docstring_only: bool = False, resume: bool = False,
                     objective: str = "seq2seq", time_limit: float | None = None, arch: str = "prefix-lm",
@@ -46,13 +46,14 @@ def train_docstring(data: str | Path, out: str | Path, init: str = "minilm", ove
     signature+body -> docstring) with `objective` ("seq2seq", or "seq2seq+span" to add T5
     span corruption of each function's code); valid examples are the docstring direction's.
     arch="frozen" trains the frozen-encoder model instead (`frozen`: that recipe's own
-    keywords: states, held_out, per_package; init, objective and lengths do not apply)."""
+    keywords: states, held_out, per_package; objective and lengths do not apply). `init`: the
+    prefix-lm's warm start (default minilm); for frozen, a trained frozen model to go on from."""
     import torch
 
     if arch == "frozen":
         from codelm.recipes.docstring_frozen import train_frozen
 
-        return train_frozen(data, out, overrides, max_steps, resume, time_limit, **frozen)
+        return train_frozen(data, out, overrides, max_steps, resume, time_limit, init=init, **frozen)
     if arch != "prefix-lm" or frozen:
         raise UsageError(f"arch {arch!r}: use frozen or prefix-lm (frozen's options: states, held_out, per_package)")
     from codelm.objectives import get_objective
@@ -63,6 +64,7 @@ def train_docstring(data: str | Path, out: str | Path, init: str = "minilm", ove
     if objective not in ("seq2seq", "seq2seq+span"):
         raise UsageError(f"objective {objective!r}: use seq2seq or seq2seq+span")
     _, model_changes, cfg = settings(overrides, out, None, max_steps, time_limit)
+    init = str(init or "minilm")
     init_dir = Path(init)
     tok = CodeTokenizer.load(init_dir) if (init_dir / "tokenizer.json").is_file() else default_tokenizer()
     torch.manual_seed(cfg.seed)

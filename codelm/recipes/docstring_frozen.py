@@ -67,15 +67,34 @@ def read_records(path: str | Path | None) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
+def _start_model(init: str | Path, changes: dict[str, Any]) -> Any:
+    """The decoder of a trained model directory to go on from; `changes` may only set dropout."""
+    from dataclasses import replace
+
+    from codelm.tasks.docstring.neural import DocstringDecoder, is_frozen_model, load_decoder
+
+    if not is_frozen_model(init):
+        raise UsageError(f"{init}: not a frozen-encoder docstring model (from `codelm train docstring`)")
+    if set(changes) - {"dropout"}:
+        raise UsageError(f"{', '.join(sorted(set(changes) - {'dropout'}))}: the shape comes from --init {init}")
+    trained = load_decoder(init)
+    model = DocstringDecoder(replace(trained.config, **changes))
+    model.load_state_dict(trained.state_dict())
+    return model
+
+
 def train_frozen(data: str | Path, out: str | Path, overrides: Sequence[str] = (), max_steps: int | None = None,
                  resume: bool = False, time_limit: float | None = None, states: str | Path | None = None,
                  held_out: str | Path | None = None, per_package: int | None = None,
-                 cached_only: bool = False, warm_embeddings: bool = True) -> dict[str, Any]:
+                 cached_only: bool = False, warm_embeddings: bool = True,
+                 init: str | Path | None = None) -> dict[str, Any]:
     """Train a frozen-encoder docstring model on the corpus in `data`, writing it to `out`.
     `states`: the state cache folder (default `data/states-ENCODER-MAXSOURCE`); `held_out`: a
     JSONL of functions kept out of training (see `select_records`); `cached_only`: train on the
     selected functions the cache already holds (a partial cache is a uniform sample), encoding none;
-    `warm_embeddings`: start the word embeddings from the encoder's (`encoder_embeddings`)."""
+    `warm_embeddings`: start the word embeddings from the encoder's (`encoder_embeddings`);
+    `init`: start from a trained model of this architecture instead (its shape, weights and
+    output vocabulary; a new schedule, e.g. on more data)."""
     import torch
 
     from codelm.core.tokenizer import default_tokenizer
@@ -90,8 +109,10 @@ def train_frozen(data: str | Path, out: str | Path, overrides: Sequence[str] = (
     if core_changes:
         raise UsageError(f"{', '.join(core_changes)}: not settings of the frozen architecture's decoder")
     tok = default_tokenizer()
-    config = DecoderConfig(**{**decoder_changes, "vocab_size": tok.vocab_size, "pad_token_id": tok.pad_id,
-                              "bos_token_id": tok.cls_id, "eos_token_id": tok.eos_id})
+    start = _start_model(init, decoder_changes) if init is not None else None
+    config = start.config if start is not None else DecoderConfig(**{
+        **decoder_changes, "vocab_size": tok.vocab_size, "pad_token_id": tok.pad_id,
+        "bos_token_id": tok.cls_id, "eos_token_id": tok.eos_id})
     splits = {s: read_corpus(data, s) for s in ("train", "valid")}
     chosen = select_records([r for rows in splits.values() for r in rows], per_package or PER_PACKAGE,
                             read_records(held_out))
@@ -112,12 +133,15 @@ def train_frozen(data: str | Path, out: str | Path, overrides: Sequence[str] = (
         rows = [r for r in rows if r["id"] in kept]
         examples[split] = [{"row": cache.position[r["id"]], "target": t}
                            for r, t in zip(rows, targets(tok, rows, config.max_target))]
-    vocabulary = output_vocabulary(examples["train"], (tok.eos_id, tok.unk_id))
-    config.output_size = len(vocabulary)
     torch.manual_seed(cfg.seed)
-    model = DocstringDecoder(config)
-    model.output_ids.copy_(torch.tensor(vocabulary))
-    if warm_embeddings and not resume:  # a resumed run loads its weights
+    if start is not None:  # its vocabulary: targets' tokens outside it are not scored
+        model = start.train()
+    else:
+        vocabulary = output_vocabulary(examples["train"], (tok.eos_id, tok.unk_id))
+        config.output_size = len(vocabulary)
+        model = DocstringDecoder(config)
+        model.output_ids.copy_(torch.tensor(vocabulary))
+    if warm_embeddings and not resume and start is None:  # a resumed run loads its weights
         with torch.no_grad():
             model.word.weight.copy_(encoder_embeddings(tok, config.encoder, config.hidden_size))
     objective = FrozenDocstringObjective(cache, tok.cls_id, tok.eos_id, tok.pad_id, config.max_target)

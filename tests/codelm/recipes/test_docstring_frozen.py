@@ -49,3 +49,24 @@ def test_frozen_recipe_rejects_core_settings(corpus, tmp_path):
 
     with pytest.raises(UsageError):
         train_docstring(corpus, tmp_path / "run", overrides=["layout=bert"], arch="frozen")
+
+
+def test_frozen_recipe_goes_on_from_a_trained_model(corpus, tmp_path, one_thread):
+    import torch
+
+    from codelm.errors import UsageError
+    from codelm.tasks.docstring.neural import load_decoder
+
+    train_docstring(corpus, tmp_path / "first", overrides=TINY, max_steps=2, arch="frozen", warm_embeddings=False)
+    first = load_decoder(tmp_path / "first")
+    shape = TINY[:5]  # the shape settings, which --init fixes
+    with pytest.raises(UsageError, match="the shape comes from --init"):
+        train_docstring(corpus, tmp_path / "bad", overrides=TINY + ["hidden_size=64"], max_steps=1, arch="frozen",
+                        init=tmp_path / "first")
+    result = train_docstring(corpus, tmp_path / "second", overrides=[t for t in TINY if t not in shape],
+                             max_steps=2, arch="frozen", init=tmp_path / "first")
+    second = load_decoder(tmp_path / "second")
+    assert result["step"] == 2 and torch.equal(first.output_ids, second.output_ids)
+    assert not torch.equal(first.word.weight, second.word.weight)  # trained on from there
+    with pytest.raises(UsageError, match="not a frozen-encoder docstring model"):
+        train_docstring(corpus, tmp_path / "third", max_steps=1, arch="frozen", init=tmp_path)
