@@ -75,6 +75,8 @@ def register(commands) -> None:
     p.add_argument("--limit", type=int, help="score only the first N documented functions")
     p.add_argument("--baselines-only", action="store_true", help="score only the template and retrieval baselines")
     p.add_argument("--bodies", action="store_true", help="also generate bodies and report the percent that parse")
+    p.add_argument("--copy", type=float, help="frozen models: logit bias of the function's name and parameter "
+                   "words (default 1.0; 0: none)")
     p.add_argument("--beams", type=int, default=4, help="beam width")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -150,8 +152,9 @@ def run_train(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from codelm.tasks.docstring.evaluate import evaluate
 
+    generation = {"num_beams": args.beams, **({} if args.copy is None else {"copy": args.copy})}
     result = evaluate(args.data, args.model, args.split, args.limit, with_model=not args.baselines_only,
-                      bodies=args.bodies, num_beams=args.beams)
+                      bodies=args.bodies, **generation)
     if args.json:
         print(json.dumps(result))
         return 0

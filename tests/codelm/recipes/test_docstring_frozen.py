@@ -30,7 +30,7 @@ def corpus(tmp_path):
     return out
 
 
-def test_frozen_recipe_trains_resumes_and_writes(corpus, tmp_path, one_thread):
+def test_frozen_recipe_trains_resumes_and_writes(corpus, tmp_path, one_thread, codelm_cli):
     out = tmp_path / "run"
     first = train_docstring(corpus, out, overrides=TINY + ["stop_at=2"], max_steps=4, arch="frozen",
                             warm_embeddings=False)
@@ -42,6 +42,10 @@ def test_frozen_recipe_trains_resumes_and_writes(corpus, tmp_path, one_thread):
     writer, tok = load_model(out)
     docs = generate_docstrings(writer, tok, [FUNCTIONS[0][2], FUNCTIONS[1][2]], num_beams=2, max_new_tokens=6)
     assert all(d and d[0].isupper() and d.endswith(".") for d in docs)
+    steered = generate_docstrings(writer, tok, [FUNCTIONS[0][2]], num_beams=2, max_new_tokens=6, copy=50.0)[0]
+    assert {"read", "text", "path"} & set(steered.lower().rstrip(".").split()), steered
+    scored = codelm_cli("eval", "docstring", "--data", str(corpus), "--model", str(out), "--copy", "0", "--json")
+    assert scored.returncode == 0 and json.loads(scored.stdout)["count"] == 1, scored.stderr
 
 
 def test_frozen_recipe_rejects_core_settings(corpus, tmp_path):
