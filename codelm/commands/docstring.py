@@ -9,6 +9,7 @@ import sys
 from codelm.commands import add_time_budget, time_limit
 from codelm.errors import UsageError
 
+COPY_HELP = "frozen models: logit bias of the function's name and parameter words (default 1.0; 0: none)"
 TRAIN_HELP = """Trains a docstring model. --arch frozen (default, the shipped model's recipe): a small
 decoder cross-attends to a frozen MiniLM encoder (minilm-code by default) whose states are
 computed once per corpus and cached (--states); it writes the docstring's first sentence with
@@ -46,6 +47,7 @@ def register(commands) -> None:
     p.add_argument("--model", help="docstring model directory (from `codelm train docstring`)")
     p.add_argument("--beams", type=int, default=4, help="beam width")
     p.add_argument("--max-tokens", type=int, default=48, help="longest docstring in tokens")
+    p.add_argument("--copy", type=float, help=COPY_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
     p = commands.add("train docstring", "train a docstring model", "codelm train docstring --data corpus --out runs/doc",
                      run_train, description=TRAIN_HELP)
@@ -75,8 +77,7 @@ def register(commands) -> None:
     p.add_argument("--limit", type=int, help="score only the first N documented functions")
     p.add_argument("--baselines-only", action="store_true", help="score only the template and retrieval baselines")
     p.add_argument("--bodies", action="store_true", help="also generate bodies and report the percent that parse")
-    p.add_argument("--copy", type=float, help="frozen models: logit bias of the function's name and parameter "
-                   "words (default 1.0; 0: none)")
+    p.add_argument("--copy", type=float, help=COPY_HELP)
     p.add_argument("--beams", type=int, default=4, help="beam width")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -97,6 +98,12 @@ def _read_pairs(path: str) -> list[dict]:
     return rows
 
 
+def _generation(args: argparse.Namespace) -> dict:
+    """The beam-search settings of the command line, for `generate_docstrings`."""
+    return {"num_beams": args.beams, **({} if args.copy is None else {"copy": args.copy}),
+            **({"max_new_tokens": args.max_tokens} if hasattr(args, "max_tokens") else {})}
+
+
 def run_docstring(args: argparse.Namespace) -> int:
     from codelm.tasks.docstring.infer import find_function, find_model, generate_docstrings, load_model
 
@@ -115,7 +122,7 @@ def run_docstring(args: argparse.Namespace) -> int:
         codes = [find_function(args.file, args.name)]  # a wrong name is said before a missing model
     find_model(args.model)
     model, tok = load_model(args.model)
-    docs = generate_docstrings(model, tok, codes, num_beams=args.beams, max_new_tokens=args.max_tokens)
+    docs = generate_docstrings(model, tok, codes, **_generation(args))
     if args.pairs:
         for i, (row, doc) in enumerate(zip(rows, docs)):
             print(json.dumps({"id": row.get("id", i), "docstring": doc}))
@@ -152,9 +159,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from codelm.tasks.docstring.evaluate import evaluate
 
-    generation = {"num_beams": args.beams, **({} if args.copy is None else {"copy": args.copy})}
     result = evaluate(args.data, args.model, args.split, args.limit, with_model=not args.baselines_only,
-                      bodies=args.bodies, **generation)
+                      bodies=args.bodies, **_generation(args))
     if args.json:
         print(json.dumps(result))
         return 0
@@ -181,7 +187,7 @@ def _document_file(args: argparse.Namespace) -> int:
     def write(units):
         if not loaded:
             loaded.extend(load_model(args.model))
-        return generate_docstrings(*loaded, units, num_beams=args.beams, max_new_tokens=args.max_tokens)
+        return generate_docstrings(*loaded, units, **_generation(args))
 
     change = document_file(args.file, write, {args.name} if args.name else None, args.force)
     if args.write and change.docstrings:
