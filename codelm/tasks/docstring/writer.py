@@ -24,14 +24,16 @@ import torch
 from codelm.tasks.docstring.data import summary
 
 _DEF = re.compile(r"^\s*(?:async\s+)?def\s+(\w+)", re.MULTILINE)
+_SECTION = re.compile(r"\b\w+:?\s+[-=]{4,}")  # a numpydoc/reST section heading and its underline
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 COPY_BIAS = 1.0
 
 
 def normalise(text: str, fallback: str = "") -> str:
-    """One sentence: first sentence only, first letter capital, ending with a period; the
-    fallback when nothing is left."""
-    text = summary(text).strip().rstrip(".,:;").strip()
+    """One sentence: first sentence only, cut before a section heading ("Parameters ------",
+    which some training docstrings start with), first letter capital, ending with a period;
+    the fallback when nothing is left."""
+    text = _SECTION.split(summary(text), maxsplit=1)[0].strip().rstrip(".,:;").strip()
     if not text:
         return fallback
     return text[0].upper() + text[1:] + "."

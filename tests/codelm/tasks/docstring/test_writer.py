@@ -17,6 +17,9 @@ def test_normalise_one_capitalised_sentence():
     assert normalise("return the value. Raises KeyError") == "Return the value."
     assert normalise("  parse an HTTPServer header,") == "Parse an HTTPServer header."
     assert normalise("", "Run.") == "Run."
+    assert normalise("Parameters ---------- n : int", "Initialize the instance.") == "Initialize the instance."
+    assert normalise("Load it. Returns ------- x") == "Load it."
+    assert normalise("Return some info --- useful") == "Return some info --- useful."
 
 
 def test_summary_and_fallback():
