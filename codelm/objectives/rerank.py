@@ -20,6 +20,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from codelm.core.rerank_export import pair_batch
 from codelm.objectives import register
 from codelm.objectives.contrastive import NEGATIVES, load_tokenizer
 from codelm.objectives.negatives import mine_negatives
@@ -59,18 +60,9 @@ class Rerank:
         return {r["id"]: [texts[j] for j in row if j >= 0] for r, row in zip(pairs, mined)}
 
     def encode(self, pairs: list[tuple[str, str]]) -> dict[str, torch.Tensor]:
-        """Token ids, mask and token types of (query, code) pairs, padded to the longest."""
-        encoded = self.tok.encode_batch(pairs)
-        width = max(len(e.ids) for e in encoded)
-        out = {k: torch.zeros((len(encoded), width), dtype=torch.long)
-               for k in ("input_ids", "attention_mask", "token_type_ids")}
-        out["input_ids"].fill_(self.pad_id)
-        for r, e in enumerate(encoded):
-            n = len(e.ids)
-            out["input_ids"][r, :n] = torch.tensor(e.ids)
-            out["attention_mask"][r, :n] = 1
-            out["token_type_ids"][r, :n] = torch.tensor(e.type_ids)
-        return out
+        """Token ids, mask and token types of (query, code) pairs, padded to the longest: the
+        exported re-ranker's own inputs (`pair_batch`), as tensors."""
+        return {k: torch.from_numpy(v) for k, v in pair_batch(self.tok.encode_batch(pairs), self.pad_id).items()}
 
     def collate(self, examples: list[dict], generator: torch.Generator | None = None) -> dict | None:
         """Groups of (query, own code, negatives...); records without enough negatives are left out."""
