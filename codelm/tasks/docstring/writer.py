@@ -54,9 +54,12 @@ def identifier_words(code: str) -> list[str]:
     (one-letter words left out); the name's words only when the code does not parse."""
     import ast
     import textwrap
+    import warnings
 
     try:
-        tree = ast.parse(textwrap.dedent(code))
+        with warnings.catch_warnings():  # the user's code, not ours: no SyntaxWarning on stderr
+            warnings.simplefilter("ignore")
+            tree = ast.parse(textwrap.dedent(code))
         node = next(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
     except (SyntaxError, ValueError, StopIteration):
         match = _DEF.search(code)

@@ -34,6 +34,11 @@ def test_identifier_words_of_name_and_parameters():
     assert identifier_words("def load_file(:\n    pass\n") == ["load", "file"]  # does not parse: the name only
 
 
+
+def test_identifier_words_keep_the_users_syntax_warnings_quiet(recwarn):
+    assert identifier_words("def load_it(x):\n    return 1if x else 2\n") == ["load", "it"]
+    assert not [w for w in recwarn.list if issubclass(w.category, SyntaxWarning)]
+
 def test_copy_bias_marks_the_identifier_tokens():
     tok = default_tokenizer()
     bias = copy_bias(tok, ["def load_config(path):\n    pass\n", "def run():\n    pass\n"], tok.vocab_size, 1.5)
