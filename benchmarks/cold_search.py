@@ -4,7 +4,7 @@ another (--base: e.g. the torch path of commit 2e845f4 extracted with `git archi
 
 Each tree indexes the same snapshot of this repository (`git archive HEAD`) into an index of
 its own (each side's vectors are its own; the export to ONNX, when this tree needs one, is
-made there, before any timing). Then for each of the 20 queries the two sides run once each,
+made there, into a cache of its own, before any timing). Then for each of the 20 queries the two sides run once each,
 alternating which goes first. Prints one JSON object: p50 and p90 per side (seconds), the p50
 ratio, and whether any timed run of this tree exported (it must not).
 
@@ -36,9 +36,10 @@ QUERIES = [
     "compare predicted traces with gold traces"]
 
 
-def codelm(tree: Path, *args: str) -> subprocess.CompletedProcess:
-    """`python -m codelm ARGS` with `tree`'s code, from `tree`."""
-    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(tree))
+def codelm(tree: Path, cache: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python -m codelm ARGS` with `tree`'s code, from `tree`, with `cache` as its CODELM_CACHE
+    (each side exports its own model: a newer export would otherwise serve both)."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(tree), CODELM_CACHE=str(cache))
     return subprocess.run([sys.executable, "-m", "codelm", *args], cwd=tree, env=env,
                           capture_output=True, text=True, check=True)
 
@@ -55,14 +56,15 @@ def main() -> None:
         subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
         units = {}
         for name, tree in sides.items():
-            out = codelm(tree, "index", str(repo), "--index", f"{tmp}/{name}", "--json")
+            out = codelm(tree, Path(tmp) / f"cache-{name}", "index", str(repo), "--index", f"{tmp}/{name}", "--json")
             units[name] = json.loads(out.stdout)["units"]
         times: dict[str, list[float]] = {name: [] for name in sides}
         exported = False
         for i, query in enumerate(QUERIES):
             for name in (list(sides) if i % 2 == 0 else list(sides)[::-1]):
                 start = time.perf_counter()
-                out = codelm(sides[name], "search", query, "--index", f"{tmp}/{name}", "-k", "5")
+                out = codelm(sides[name], Path(tmp) / f"cache-{name}", "search", query, "--index", f"{tmp}/{name}",
+                             "-k", "5")
                 times[name].append(time.perf_counter() - start)
                 exported |= name == "onnx" and "exporting" in out.stderr
     stats = {name: {"p50_s": round(float(np.median(t)), 3), "p90_s": round(float(np.percentile(t, 90)), 3)}

@@ -39,8 +39,9 @@ def cached_export(fingerprint: str) -> dict | None:
 
 def ensure_export(model_dir: Path, fingerprint: str, int8: bool = True, kind: str = "encoder") -> tuple[Path, dict]:
     """(folder, record) of the ONNX export of `model_dir`, exporting it first if the cache has
-    none, or none whose int8 graph was tried when `int8` (this alone imports torch; one line on
-    stderr says so). `kind`: "encoder" (codelm.core.export) or "reranker" (core.rerank_export)."""
+    none, or none whose int8 graph the current export procedure tried when `int8` (this alone
+    imports torch; one line on stderr says so). `kind`: "encoder" (codelm.core.export) or
+    "reranker" (core.rerank_export)."""
     folder = export_dir(fingerprint)
     record = _usable(cached_export(fingerprint), int8)
     if record is not None:
@@ -69,5 +70,9 @@ def ensure_export(model_dir: Path, fingerprint: str, int8: bool = True, kind: st
 
 
 def _usable(record: dict | None, int8: bool) -> dict | None:
-    """The record if it serves: any export for fp32, one whose int8 graph was tried for int8."""
-    return record if record is not None and (record.get("int8_checked", True) or not int8) else None
+    """The record if it serves: any export for fp32; for int8, one whose int8 graph was tried by
+    the current export procedure (an older one may have kept more of the graph in fp32)."""
+    from codelm.core.export import VERSION
+
+    current = record is not None and record.get("int8_checked", True) and record.get("version", 1) >= VERSION
+    return record if record is not None and (current or not int8) else None

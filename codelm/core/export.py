@@ -5,8 +5,10 @@ the graph with `torch.onnx.export` (input_ids, attention_mask -> last hidden sta
 its MatMul weights to int8 with onnxruntime's `quantize_dynamic` (per channel), and embeds a
 fixed probe set (codelm/data/onnx_probe.json: code units and queries) with the fp32 torch
 model and with each candidate. int8 is kept only where every probe's cosine to fp32 holds;
-else the int8 graph is tried again with the sensitive MatMuls left in fp32 (`nodes_to_exclude`),
-else fp32 ONNX is kept. What was kept, and why, goes to `export.json` beside the models.
+else the graph of the model with smoothed activations (`codelm.core.smooth`, ranges from the
+probe pass) is quantised and checked; else the int8 graph is tried again with the sensitive
+MatMuls left in fp32 (`nodes_to_exclude`), else fp32 ONNX is kept. What was kept, and why, goes
+to `export.json` beside the models.
 
 Running needs only onnxruntime and numpy: `open_session`, `batches` (length sorted, cut by a
 token budget) and `pool` (mean over real tokens, L2 norm, as sentence-transformers does).
@@ -28,6 +30,8 @@ RECORD = "export.json"
 FP32, INT8 = "model.onnx", "model.int8.onnx"
 MIN_COSINE = 0.99
 OPSET = 17
+VERSION = 2  # of the export procedure; int8 exports of an older one are redone (2: smoothing)
+SMOOTH_ALPHA = 0.75  # 0.5, 0.6, 0.75 and 0.9 tried on the stock MiniLM: only 0.75 held 0.99
 # MatMul groups left in fp32, tried in order until the int8 graph holds (names of the core's
 # Linear layers in each block; the FFN output sees GELU activations of very uneven range)
 EXCLUDE_TRIES = (("ffn_out",), ("ffn_out", "ffn_in"), ("ffn_out", "ffn_in", "attn_out"))
@@ -109,12 +113,14 @@ def export_encoder(model_dir: Path, out_dir: Path, max_tokens: int = 256, batch_
     import torch
 
     from codelm.core.checkpoint import load_pretrained
+    from codelm.core.smooth import input_ranges, smoothed
 
     out_dir.mkdir(parents=True, exist_ok=True)
     model = load_pretrained(model_dir).eval()
     ids = probe_ids(model_dir / "tokenizer.json", max_tokens)
     pad_id = model.config.pad_token_id
-    with torch.inference_mode():
+    ranges: dict = {}
+    with torch.inference_mode(), input_ranges(model, ranges):
         reference = np.zeros((len(ids), model.config.hidden_size), dtype=np.float32)
         for rows, batch, mask in batches(ids, pad_id, batch_tokens):
             reference[rows] = model.embed(torch.from_numpy(batch), torch.from_numpy(mask)).numpy()
@@ -123,8 +129,10 @@ def export_encoder(model_dir: Path, out_dir: Path, max_tokens: int = 256, batch_
               "probe": len(ids), "fp32": _cosines(out_dir / FP32, ids, pad_id, batch_tokens, reference)}
     record.update(choose_int8(out_dir, model.config.num_layers,
                               lambda path: _cosines(path, ids, pad_id, batch_tokens, reference),
-                              lambda cos: cos["min"] >= MIN_COSINE) if int8
-                  else {"kept": "fp32", "int8": None, "fp32_nodes": [], "tried": []})
+                              lambda cos: cos["min"] >= MIN_COSINE,
+                              lambda path: _export_graph(smoothed(model, ranges, SMOOTH_ALPHA), path, pad_id))
+                  if int8
+                  else {"kept": "fp32", "int8": None, "smoothing": None, "fp32_nodes": [], "tried": []})
     return finish_export(out_dir, record, int8)
 
 
@@ -173,10 +181,13 @@ def _cosines(path: Path, ids: list[list[int]], pad_id: int, batch_tokens: int, r
     return {"min": round(float(cos.min()), 5), "mean": round(float(cos.mean()), 5)}
 
 
-def choose_int8(out_dir: Path, layers: int, measure: Callable[[Path], dict], holds: Callable[[dict], bool]) -> dict:
-    """Quantise `out_dir`'s fp32 graph; keep int8 with the fewest MatMul groups left in fp32
-    whose `measure` (of the int8 graph, against fp32 torch) `holds`, else fp32: the record's
-    "kept", "int8" (the measure kept), "fp32_nodes" and every "tried"."""
+def choose_int8(out_dir: Path, layers: int, measure: Callable[[Path], dict], holds: Callable[[dict], bool],
+                export_smoothed: Callable[[Path], None] | None = None) -> dict:
+    """Quantise `out_dir`'s fp32 graph; keep the first int8 graph whose `measure` (against fp32
+    torch) `holds`: every MatMul in int8; then, given `export_smoothed` (writes the fp32 graph of
+    the smoothed model to a path), the smoothed graph in int8; then the fewest MatMul groups left
+    in fp32; else fp32. The record's "kept", "int8" (the measure kept), "smoothing" (its alpha, or
+    None), "fp32_nodes" and every "tried"."""
     import logging
 
     import onnx
@@ -184,28 +195,33 @@ def choose_int8(out_dir: Path, layers: int, measure: Callable[[Path], dict], hol
 
     matmuls = [n.name for n in onnx.load(str(out_dir / FP32), load_external_data=False).graph.node
                if n.op_type in ("MatMul", "Gemm")]
+    smooth = out_dir / "model.smoothed.onnx"
+    tries = [((), None)] + ([((), SMOOTH_ALPHA)] if export_smoothed else []) + [(g, None) for g in EXCLUDE_TRIES]
     tried = []
-    for groups in ((),) + EXCLUDE_TRIES:
+    for groups, alpha in tries:
         exclude = [n for n in matmuls if any(f"/{g}/" in n for g in groups)]
         if groups and len(exclude) < layers * len(groups):
             continue  # a graph whose names do not follow the core's: nothing to exclude by name
+        if alpha is not None:
+            export_smoothed(smooth)
         logging.disable(logging.WARNING)  # its advice to pre-process is for static quantisation
         try:
-            quantize_dynamic(out_dir / FP32, out_dir / INT8, per_channel=True, weight_type=QuantType.QInt8,
-                             nodes_to_exclude=exclude)
+            quantize_dynamic(smooth if alpha is not None else out_dir / FP32, out_dir / INT8, per_channel=True,
+                             weight_type=QuantType.QInt8, nodes_to_exclude=exclude)
         finally:
             logging.disable(logging.NOTSET)
+            smooth.unlink(missing_ok=True)
         measured = measure(out_dir / INT8)
-        tried.append({"fp32_groups": list(groups), **measured})
+        tried.append({"fp32_groups": list(groups), "smoothing": alpha, **measured})
         if holds(measured):
-            return {"kept": "int8", "int8": measured, "fp32_nodes": exclude, "tried": tried}
+            return {"kept": "int8", "int8": measured, "smoothing": alpha, "fp32_nodes": exclude, "tried": tried}
     (out_dir / INT8).unlink(missing_ok=True)
-    return {"kept": "fp32", "int8": None, "fp32_nodes": [], "tried": tried}
+    return {"kept": "fp32", "int8": None, "smoothing": None, "fp32_nodes": [], "tried": tried}
 
 
 def finish_export(out_dir: Path, record: dict, int8: bool) -> dict:
     """Optimize the kept graphs in place and write the record beside them; returns it."""
-    record["int8_checked"] = int8
+    record["int8_checked"], record["version"] = int8, VERSION
     for name in (FP32, INT8) if record["kept"] == "int8" else (FP32,):
         _optimize(out_dir / name)
     record["optimized"] = True

@@ -78,7 +78,7 @@ def export_reranker(model_dir: Path, out_dir: Path, max_tokens: int = 128, int8:
     record.update(choose_int8(out_dir, model.config.num_layers,
                               lambda path: _correlation(path, encodings, pad_id, reference),
                               lambda measured: measured["correlation"] >= MIN_CORRELATION) if int8
-                  else {"kept": "fp32", "int8": None, "fp32_nodes": [], "tried": []})
+                  else {"kept": "fp32", "int8": None, "smoothing": None, "fp32_nodes": [], "tried": []})
     return finish_export(out_dir, record, int8)
 
 

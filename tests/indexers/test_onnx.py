@@ -30,10 +30,11 @@ def test_export_of_the_stock_model_is_checked_and_cached(onnx_cache):
     record = json.loads((folder / "export.json").read_text())
     assert record["probe"] == 64 and record["fp32"]["min"] >= 0.9999  # fp32 ONNX is the torch model
     assert record["kept"] == encoder.quantization and encoder.runtime == "onnxruntime"
-    if record["kept"] == "int8":  # kept only where it holds, with the MatMuls it needed in fp32
+    if record["kept"] == "int8":  # kept only where it holds, smoothed or with MatMuls left in fp32
         assert record["int8"]["min"] >= 0.99 and encoder.path.name == "model.int8.onnx"
         assert all(node.endswith("/MatMul") for node in record["fp32_nodes"])
-    assert record["tried"][0]["fp32_groups"] == []  # plain int8 was tried first
+    assert (record["tried"][0]["fp32_groups"], record["tried"][0]["smoothing"]) == ([], None)  # plain int8 first
+    assert record["version"] == 2
     assert Encoder("minilm", int8=False).path.name == "model.onnx"
 
 
@@ -61,7 +62,9 @@ def test_an_export_that_fails_the_check_keeps_fp32(tiny_dir, tmp_path, monkeypat
     monkeypatch.setattr(onnx_export, "MIN_COSINE", 1.01)  # no int8 graph can hold this
     record = onnx_export.export_encoder(tiny_dir, tmp_path)
     assert record["kept"] == "fp32" and record["int8"] is None and record["fp32"]["min"] >= 0.9999
-    assert [t["fp32_groups"] for t in record["tried"]] == [[], *map(list, onnx_export.EXCLUDE_TRIES)]
+    assert [(t["fp32_groups"], t["smoothing"]) for t in record["tried"]] == [
+        ([], None), ([], onnx_export.SMOOTH_ALPHA), *((list(g), None) for g in onnx_export.EXCLUDE_TRIES)]
+    assert not list(tmp_path.glob("model.smoothed*"))
     assert not (tmp_path / "model.int8.onnx").exists()
     assert json.loads((tmp_path / "export.json").read_text()) == record
 
@@ -77,6 +80,16 @@ def test_fp32_alone_is_exported_until_int8_is_asked_for(tiny_dir, capfd):
     assert record["int8_checked"] and record["tried"] and capfd.readouterr().err.count("exporting") == 1
     assert (folder / "model.int8.onnx").exists() == (record["kept"] == "int8")
 
+
+
+def test_an_int8_export_of_an_older_procedure_is_redone(tiny_dir, capfd):
+    from indexers.onnx_cache import ensure_export
+
+    folder, record = ensure_export(tiny_dir, "tiny-old")
+    (folder / "export.json").write_text(json.dumps({**record, "version": 1}))  # before smoothing
+    assert ensure_export(tiny_dir, "tiny-old", int8=False)[1]["version"] == 1  # fp32: any export serves
+    folder, again = ensure_export(tiny_dir, "tiny-old")
+    assert again["version"] == 2 and capfd.readouterr().err.count("exporting") == 2
 
 def test_encoder_is_deterministic_whatever_the_threads():
     from codelm.core.export import run
