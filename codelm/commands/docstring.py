@@ -10,6 +10,8 @@ from codelm.commands import add_time_budget, time_limit
 from codelm.errors import UsageError
 
 COPY_HELP = "frozen models: logit bias of the function's name and parameter words (default 1.0; 0: none)"
+MEMORY_HELP = ("frozen models: let the decoder write every docstring (by default a near copy of a training "
+               "function gets that function's summary)")
 TRAIN_HELP = """Trains a docstring model. --arch frozen (default, the shipped model's recipe): a small
 decoder cross-attends to a frozen MiniLM encoder (minilm-code by default) whose states are
 computed once per corpus and cached (--states); it writes the docstring's first sentence with
@@ -48,6 +50,7 @@ def register(commands) -> None:
     p.add_argument("--beams", type=int, default=4, help="beam width")
     p.add_argument("--max-tokens", type=int, default=48, help="longest docstring in tokens")
     p.add_argument("--copy", type=float, help=COPY_HELP)
+    p.add_argument("--no-memory", action="store_true", help=MEMORY_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
     p = commands.add("train docstring", "train a docstring model", "codelm train docstring --data corpus --out runs/doc",
                      run_train, description=TRAIN_HELP)
@@ -78,6 +81,7 @@ def register(commands) -> None:
     p.add_argument("--baselines-only", action="store_true", help="score only the template and retrieval baselines")
     p.add_argument("--bodies", action="store_true", help="also generate bodies and report the percent that parse")
     p.add_argument("--copy", type=float, help=COPY_HELP)
+    p.add_argument("--no-memory", action="store_true", help=MEMORY_HELP)
     p.add_argument("--beams", type=int, default=4, help="beam width")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -101,6 +105,7 @@ def _read_pairs(path: str) -> list[dict]:
 def _generation(args: argparse.Namespace) -> dict:
     """The beam-search settings of the command line, for `generate_docstrings`."""
     return {"num_beams": args.beams, **({} if args.copy is None else {"copy": args.copy}),
+            **({"memory": False} if args.no_memory else {}),
             **({"max_new_tokens": args.max_tokens} if hasattr(args, "max_tokens") else {})}
 
 

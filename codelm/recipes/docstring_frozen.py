@@ -67,6 +67,15 @@ def read_records(path: str | Path | None) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
+def remember(records: Sequence[dict], kept: set[str], out: str | Path) -> None:
+    """Write the memory of the training functions among `records` (ids in `kept`) into `out`."""
+    from codelm.tasks.docstring.memory import write_memory
+    from codelm.tasks.docstring.writer import normalise
+
+    rows = [r for r in records if r["id"] in kept]
+    write_memory([r["code"] for r in rows], [normalise(r["nl"]) for r in rows], out)
+
+
 def _start_model(init: str | Path, changes: dict[str, Any]) -> Any:
     """The decoder of a trained model directory to go on from; `changes` may only set dropout."""
     from dataclasses import replace
@@ -146,5 +155,6 @@ def train_frozen(data: str | Path, out: str | Path, overrides: Sequence[str] = (
             model.word.weight.copy_(encoder_embeddings(tok, config.encoder, config.hidden_size))
     objective = FrozenDocstringObjective(cache, tok.cls_id, tok.eos_id, tok.pad_id, config.max_target)
     result = fit(model, objective, examples["train"], examples["valid"], cfg, resume)
+    remember(splits["train"], kept, out)
     return {"arch": "frozen", "encoder": config.encoder, "parameters": sum(p.numel() for p in model.parameters()),
             "train_examples": len(examples["train"]), "tune_examples": len(examples["valid"]), **result}

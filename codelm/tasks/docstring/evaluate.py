@@ -21,7 +21,7 @@ def body_parse_rate(model: Any, tokenizer: Any, records: Sequence[dict], **gener
     features = [f for f in (features_of(r["code"], r.get("nl", "")) for r in records) if f and f["docstring"]]
     if not features:
         return 0.0
-    generation = {k: v for k, v in generation.items() if k != "copy"}  # the frozen model's setting
+    generation = {k: v for k, v in generation.items() if k not in ("copy", "memory")}  # the frozen model's
     bodies = generate_texts(model, tokenizer, [source_text(f, given, target) for f in features], **generation)
     ok = sum(python_parses(f"{f['signature']}\n{b}") for f, b in zip(features, bodies))
     return 100 * ok / len(features)

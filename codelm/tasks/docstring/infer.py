@@ -102,9 +102,10 @@ def docstring_source(function: str | Any, language: str = "python") -> str:
 def generate_docstrings(model: Any, tokenizer: Any, functions: Sequence[str | Any], num_beams: int = 4,
                         max_new_tokens: int = 48, batch_size: int = 32, length_penalty: float = 1.0,
                         no_repeat_ngram_size: int = 3, use_cache: bool = True,
-                        copy: float | None = None) -> list[str]:
+                        copy: float | None = None, memory: bool = True) -> list[str]:
     """One docstring summary per function (its source, or its extracted unit), in order, on one line.
-    `copy`: a frozen-encoder model's logit bias of identifier words (None: its default)."""
+    `copy`: a frozen-encoder model's logit bias of identifier words (None: its default);
+    `memory`: a frozen-encoder model answers near copies of its training functions from its memory."""
     from codelm.tasks.docstring.writer import DocstringWriter
 
     if isinstance(model, DocstringWriter):
@@ -113,7 +114,7 @@ def generate_docstrings(model: Any, tokenizer: Any, functions: Sequence[str | An
         codes = [f if isinstance(f, str) else code_without_docstring(f) for f in functions]
         return model.write(codes, num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size,
                            no_repeat_ngram_size=no_repeat_ngram_size, length_penalty=length_penalty,
-                           **({} if copy is None else {"copy": copy}))
+                           memory=memory, **({} if copy is None else {"copy": copy}))
     texts = generate_texts(model, tokenizer, [docstring_source(f) for f in functions], num_beams, max_new_tokens,
                            batch_size, length_penalty, no_repeat_ngram_size, use_cache)
     return [" ".join(t.split()) for t in texts]

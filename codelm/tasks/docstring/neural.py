@@ -237,5 +237,14 @@ class Bound:
 
 def export_half(model_dir: str | Path, out: str | Path) -> Path:
     """Write the decoder of a trained model directory to `out` in float16 (config.json +
-    model.safetensors): the form shipped in codelm/data/docstring; the encoder is not copied."""
-    return load_decoder(model_dir).save_pretrained(out, half=True)
+    model.safetensors) with its memory of training functions: the form shipped in
+    codelm/data/docstring; the encoder is not copied."""
+    import shutil
+
+    from codelm.tasks.docstring.memory import SIGNATURES, SUMMARIES
+
+    out = load_decoder(model_dir).save_pretrained(out, half=True)
+    for name in (SIGNATURES, SUMMARIES):
+        if (Path(model_dir) / name).is_file():
+            shutil.copy(Path(model_dir) / name, out / name)
+    return out

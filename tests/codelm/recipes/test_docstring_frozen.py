@@ -40,11 +40,17 @@ def test_frozen_recipe_trains_resumes_and_writes(corpus, tmp_path, one_thread, c
                             warm_embeddings=False)
     assert again["step"] == 4 and again["stopped"] == "max_steps"
     writer, tok = load_model(out)
-    docs = generate_docstrings(writer, tok, [FUNCTIONS[0][2], FUNCTIONS[1][2]], num_beams=2, max_new_tokens=6)
+    docs = generate_docstrings(writer, tok, [FUNCTIONS[0][2], FUNCTIONS[1][2]], num_beams=2, max_new_tokens=6,
+                               memory=False)
     assert all(d and d[0].isupper() and d.endswith(".") for d in docs)
-    steered = generate_docstrings(writer, tok, [FUNCTIONS[0][2]], num_beams=2, max_new_tokens=6, copy=50.0)[0]
+    # the training functions are in the run's memory: a renamed copy gets the summary it was trained on
+    copied = FUNCTIONS[0][2].replace("read_text", "load_text")
+    assert generate_docstrings(writer, tok, [copied], num_beams=2, max_new_tokens=6) == ["Read the text of a file."]
+    steered = generate_docstrings(writer, tok, [FUNCTIONS[0][2]], num_beams=2, max_new_tokens=6, copy=50.0,
+                                  memory=False)[0]
     assert {"read", "text", "path"} & set(steered.lower().rstrip(".").split()), steered
-    scored = codelm_cli("eval", "docstring", "--data", str(corpus), "--model", str(out), "--copy", "0", "--json")
+    scored = codelm_cli("eval", "docstring", "--data", str(corpus), "--model", str(out), "--copy", "0", "--no-memory",
+                        "--json")
     assert scored.returncode == 0 and json.loads(scored.stdout)["count"] == 1, scored.stderr
 
 
