@@ -2,9 +2,10 @@
 after `Encoder.warm()`. Compares this tree (ONNX Runtime, the one-thread query session and a
 session on every core) with another tree given by --base (e.g. the torch path of commit
 2e845f4 extracted with `git archive`, whose warm() traces a TorchScript model), in one run:
-`--rounds` rounds alternate which side goes first, each side in a fresh process timing
-the same queries inside `indexers.search.one_thread()` as a search does (docstring summaries of stdlib functions, 3 to 40 tokens). Prints one JSON
-object: p50 and p90 per side (ms, medians over rounds) and the per-round ratios.
+`--rounds` rounds alternate which side goes first, each side in a fresh process (with an
+export cache of its own) timing the same queries inside `indexers.search.one_thread()` as a
+search does (docstring summaries of stdlib functions, 3 to 40 tokens). Prints one JSON object:
+p50 and p90 per side (ms, medians over rounds) and the per-round ratios.
 
     python benchmarks/warm_query.py --base /tmp/base-onnx [--rounds 3] [--queries 100]
 """
@@ -16,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -51,9 +53,10 @@ print(json.dumps({{"p50_ms": 1000 * float(np.median(times)), "p90_ms": 1000 * fl
 """
 
 
-def measure(tree: Path, threads: int | None, n: int) -> dict:
-    """p50/p90 of single queries in a fresh process running the encoder of `tree`."""
-    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(tree))
+def measure(tree: Path, threads: int | None, n: int, cache: Path) -> dict:
+    """p50/p90 of single queries in a fresh process running the encoder of `tree`, its exports
+    in `cache` (a newer export in a shared cache would serve both trees)."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(tree), CODELM_CACHE=str(cache))
     out = subprocess.run([sys.executable, "-c", WORKER.format(threads=threads, n=n)], cwd=tree, env=env,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.splitlines()[-1])
@@ -67,10 +70,13 @@ def main() -> None:
     args = parser.parse_args()
     sides = {"base": (args.base, None), "onnx_query_session": (ROOT, None), "onnx_all_cores": (ROOT, os.cpu_count())}
     runs: dict[str, list[dict]] = {k: [] for k in sides}
-    for r in range(args.rounds):
-        order = list(sides) if r % 2 == 0 else list(sides)[::-1]
-        for name in order:
-            runs[name].append(measure(*sides[name], args.queries))
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            order = list(sides) if r % 2 == 0 else list(sides)[::-1]
+            for name in order:
+                tree, threads = sides[name]
+                cache = Path(tmp) / ("base" if name == "base" else "this")
+                runs[name].append(measure(tree, threads, args.queries, cache))
     out = {name: {stat: round(float(np.median([x[stat] for x in rs])), 2) for stat in ("p50_ms", "p90_ms")}
            for name, rs in runs.items()}
     out["p50_ratio_base_over_onnx"] = [round(b["p50_ms"] / o["p50_ms"], 2)
