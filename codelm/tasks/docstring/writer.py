@@ -11,8 +11,9 @@ on 500 functions; 1.0 best): BLEU-4 12.77 without, 13.04 with it on all 2,139 tu
 `DocstringWriter(directory)` loads the decoder and the code tokenizer at once and the
 encoder (MiniLM, or its code-search delta) on first use; `write(codes)` returns one summary
 per function in input order. A function that is a near copy of a training function gets that
-function's summary from the model's memory (`codelm.tasks.docstring.memory`), when it has one. Functions are encoded in length-sorted batches, and their states
-pass through float16 as in training (the cache stores them so).
+function's summary from the model's memory (`codelm.tasks.docstring.memory`), when it has one.
+Functions are encoded in length-sorted batches, and their states pass through float16 as in
+training (the cache stores them so).
 """
 
 from __future__ import annotations
