@@ -71,9 +71,10 @@ class Memory:
         """(the summary of the training function most similar to `code`, the estimated Jaccard)."""
         if not len(self.summaries):
             return "", 0.0
-        agree = (self.signatures == signature(code)).mean(1)
+        agree = (self.signatures == signature(code)).sum(1, dtype=np.uint8)  # counts <= 64: twice as fast as mean
         best = int(agree.argmax())
-        return self.summaries[best], float((agree[best] - 1 / 256) / (1 - 1 / 256))
+        share = agree[best] / PERMUTATIONS
+        return self.summaries[best], float((share - 1 / 256) / (1 - 1 / 256))
 
     def recall(self, code: str, threshold: float = THRESHOLD) -> str | None:
         """The remembered summary when `code` is a near copy of a training function, else None."""
