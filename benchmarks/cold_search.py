@@ -54,17 +54,16 @@ def main() -> None:
         repo.mkdir()
         archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
-        units = {}
+        units, caches = {}, {name: Path(tmp) / f"cache-{name}" for name in sides}
         for name, tree in sides.items():
-            out = codelm(tree, Path(tmp) / f"cache-{name}", "index", str(repo), "--index", f"{tmp}/{name}", "--json")
+            out = codelm(tree, caches[name], "index", str(repo), "--index", f"{tmp}/{name}", "--json")
             units[name] = json.loads(out.stdout)["units"]
         times: dict[str, list[float]] = {name: [] for name in sides}
         exported = False
         for i, query in enumerate(QUERIES):
             for name in (list(sides) if i % 2 == 0 else list(sides)[::-1]):
                 start = time.perf_counter()
-                out = codelm(sides[name], Path(tmp) / f"cache-{name}", "search", query, "--index", f"{tmp}/{name}",
-                             "-k", "5")
+                out = codelm(sides[name], caches[name], "search", query, "--index", f"{tmp}/{name}", "-k", "5")
                 times[name].append(time.perf_counter() - start)
                 exported |= name == "onnx" and "exporting" in out.stderr
     stats = {name: {"p50_s": round(float(np.median(t)), 3), "p90_s": round(float(np.percentile(t, 90)), 3)}

@@ -74,5 +74,7 @@ def _usable(record: dict | None, int8: bool) -> dict | None:
     the current export procedure (an older one may have kept more of the graph in fp32)."""
     from codelm.core.export import VERSION
 
-    current = record is not None and record.get("int8_checked", True) and record.get("version", 1) >= VERSION
-    return record if record is not None and (current or not int8) else None
+    if record is None:
+        return None
+    current = record.get("int8_checked", True) and record.get("version", 1) >= VERSION
+    return record if current or not int8 else None

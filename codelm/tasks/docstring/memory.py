@@ -50,7 +50,7 @@ def write_memory(codes: Sequence[str], summaries: Sequence[str], directory: str 
     signatures = np.stack([signature(c) for c in codes]) if codes else np.zeros((0, PERMUTATIONS), np.uint8)
     np.save(directory / SIGNATURES, signatures)
     with gzip.open(directory / SUMMARIES, "wt", encoding="utf-8") as handle:
-        json.dump({"permutations": PERMUTATIONS, "summaries": list(summaries)}, handle)
+        json.dump({"summaries": list(summaries)}, handle)  # signatures.shape[1] is the permutation count
     return directory
 
 
