@@ -71,15 +71,16 @@ class Encoder:
     def encode(self, texts: Sequence[str], batch_tokens: int = BATCH_TOKENS,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
         """(len(texts), dim) float32 unit vectors; `progress(n)` is told of each batch done.
-        Batches hold about `batch_tokens` tokens (padding included; at least one text). A few
-        texts (a query) are too little work to share among threads: they run on one."""
+        Batches hold about `batch_tokens` tokens (padding included; at least one text). Each
+        batch runs on one thread, `threads` batches at a time; a few texts (a query) are too
+        little work to share: they run on one."""
         from codelm.core.export import run
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        session = self.session(1 if len(texts) <= ONE_THREAD_UP_TO else self.threads)
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        return run(session, ids, self.pad_id, batch_tokens, progress)
+        workers = 1 if len(texts) <= ONE_THREAD_UP_TO else self.threads
+        return run(self.session(1), ids, self.pad_id, batch_tokens, progress, workers)
 
 
 _LOADED: dict[tuple[str, str], Encoder] = {}

@@ -20,6 +20,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -79,18 +82,40 @@ def pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def run(session, ids: Sequence[Sequence[int]], pad_id: int, batch_tokens: int,
-        progress: Callable[[int], None] | None = None) -> np.ndarray:
+        progress: Callable[[int], None] | None = None, workers: int = 1) -> np.ndarray:
     """Unit vectors (float32) of token id lists in input order, with an onnxruntime session;
-    `progress(n)` is told of each batch done."""
+    `progress(n)` is told of each batch done. With `workers` > 1 that many threads run batches
+    at once on the session (best one on a single intra-op thread each: the same vectors as one
+    thread, and the cores never wait on each other inside a small operator)."""
     out = np.zeros((len(ids), session.get_outputs()[0].shape[-1]), dtype=np.float32)
     real = [i for i, x in enumerate(ids) if x]  # no tokens (a tokenizer without specials): a zero vector
     if len(real) < len(ids) and progress:
         progress(len(ids) - len(real))
-    for rows, batch, mask in batches([ids[i] for i in real], pad_id, batch_tokens):
-        out[[real[r] for r in rows]] = pool(session.run(None, {"input_ids": batch, "attention_mask": mask})[0], mask)
-        if progress:
-            progress(len(rows))
+
+    def embed(part: tuple[list[int], np.ndarray, np.ndarray]) -> tuple[list[int], np.ndarray]:
+        rows, batch, mask = part
+        return rows, pool(session.run(None, {"input_ids": batch, "attention_mask": mask})[0], mask)
+
+    parts = batches([ids[i] for i in real], pad_id, batch_tokens)
+    with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as threads:
+        done = map(embed, parts) if threads is None else _ahead(threads, embed, parts, 2 * workers)
+        for rows, vectors in done:
+            out[[real[r] for r in rows]] = vectors
+            if progress:
+                progress(len(rows))
     return out
+
+
+def _ahead(threads: ThreadPoolExecutor, fn: Callable, items: Iterator, window: int) -> Iterator:
+    """fn over items on the threads, in order, with at most `window` calls under way (the padded
+    batches of a large repository are made as they are needed, not all at once)."""
+    pending: deque = deque()
+    for item in items:
+        pending.append(threads.submit(fn, item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def probe_ids(tokenizer_file: Path, max_tokens: int) -> list[list[int]]:

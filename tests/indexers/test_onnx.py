@@ -97,10 +97,13 @@ def test_encoder_is_deterministic_whatever_the_threads():
 
     encoder = Encoder()
     texts = ["parse an email address", "x", "def add(a, b):\n    return a + b", "é ü 中文 🙂", "word " * 400] * 8
-    first = encoder.encode(texts)  # 40 texts: the session on every core
+    first = encoder.encode(texts)  # 40 texts: batches on every core at once
     assert np.array_equal(encoder.encode(texts), first)
     ids = [e.ids for e in encoder.tokenizer.encode_batch(texts)]
     assert np.array_equal(run(encoder.session(1), ids, encoder.pad_id, 2048), first)  # one thread, same batches
+    done = []
+    assert np.array_equal(run(encoder.session(1), ids, encoder.pad_id, 2048, done.append, workers=3), first)
+    assert sum(done) == len(texts) and len(done) > 1  # in input order whatever thread ran a batch
     assert np.array_equal(encoder.encode(texts[:1]), encoder.encode(texts[:1]))
 
 
