@@ -37,9 +37,10 @@ queries = queries[:{n}]
 encoder = Encoder()
 encoder.warm()
 from indexers.search import one_thread  # as Searcher.search runs a query (torch on one thread in the base)
+encode = encoder.queries().encode if hasattr(encoder, "queries") else encoder.encode  # a query tower
 def one(q):
     with one_thread():
-        return encoder.encode([q])
+        return encode([q])
 run = one if threads is None else (
     lambda q: run_ids(encoder.session(threads), [encoder.tokenizer.encode(q).ids], encoder.pad_id, 2048))
 if threads is not None:

@@ -53,6 +53,19 @@ class Encoder:
         self.threads = threads or os.cpu_count() or 1
         self._sessions: dict[int, object] = {}
         self._opening = threading.Lock()
+        self._settings = (max_tokens, int8, threads)
+        self._queries: Encoder | None = None
+
+    def queries(self) -> "Encoder":
+        """The encoder of search queries: the model's query tower (its QUERY_TOWER folder, trained
+        against this encoder's code vectors by `codelm train search --queries-only`) when it has
+        one, else this encoder itself. Opened, and exported the first time, at first use."""
+        from codelm.core import QUERY_TOWER
+
+        if self._queries is None:
+            tower = self.model_dir / QUERY_TOWER
+            self._queries = Encoder(str(tower), *self._settings) if (tower / "config.json").is_file() else self
+        return self._queries
 
     def session(self, threads: int):
         """The onnxruntime session on `threads` intra-op threads, opened at first use."""
@@ -66,7 +79,7 @@ class Encoder:
     def warm(self) -> None:
         """Open the one-thread session queries use and run it once, for processes that answer
         many queries (serve, mcp): the first query pays no start-up."""
-        self.encode(["warm up"])
+        self.queries().encode(["warm up"])
 
     def encode(self, texts: Sequence[str], batch_tokens: int = BATCH_TOKENS,
                progress: Callable[[int], None] | None = None) -> np.ndarray:

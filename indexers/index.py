@@ -133,6 +133,7 @@ def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, reembed:
     """Embed new units (each with its root), then switch to a new generation in one
     transaction. Returns #embedded."""
     encoder = load_encoder(model)
+    encoder.queries()  # a query tower's one-time export: now, not on a search
     before = store.made_by(meta)
     if before["fingerprint"] not in (None, encoder.fingerprint) and not rebuild:
         raise CodelmError(f"the weights of model {model!r} changed since the index at {index_dir} "

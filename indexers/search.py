@@ -64,7 +64,7 @@ class Searcher:
         if k < 1:
             raise UsageError("-k must be at least 1")
         with one_thread():
-            qvec = self.encoder.encode([query])[0]
+            qvec = self.encoder.queries().encode([query])[0]
             return self._search(query, qvec, k, language, path_glob, weight, tests, rerank, rerank_weight)
 
     def warm(self) -> None:

@@ -14,7 +14,14 @@ hard_negatives (false), negatives_model (mine hard negatives with this encoder a
 e.g. minilm-code), sentence_share / name_share (share of queries that are the summary's first
 sentence / the function's name in words), max_length (256), query_length (64), and TrainConfig
 fields (lr 2e-5, batch_size 32, warmup_steps, precision, threads, ...). --out becomes an
-encoder directory usable as `codelm index --model OUT` and `codelm eval search --model OUT`."""
+encoder directory usable as `codelm index --model OUT` and `codelm eval search --model OUT`.
+
+With --queries-only it trains a query tower for --base instead (default then: minilm-code):
+a copy of the encoder that encodes queries, against --base's own code vectors of the whole
+corpus (embedded once, cached in the corpus folder), which do not change: indexes made by
+--base keep their vectors. Settings: sentence_share (0.6), name_share (0.1), temperature,
+query_length, and TrainConfig fields (lr 5e-5, batch_size 64, ...). --delta BASE_DIR/query
+installs it: search then encodes queries with it."""
 
 RERANK_HELP = """Trains a cross-encoder re-ranker for search: the model reads "query [SEP] code" and
 scores it; search re-orders its top candidates by that score. Starts from the embedded MiniLM
@@ -34,6 +41,8 @@ def register(commands) -> None:
                    help="train only the top N blocks (the rest frozen: faster, and a small delta to ship)")
     p.add_argument("--delta", metavar="DIR", help="also write the tensors that training changed, in half "
                    "precision, as a small delta directory over --base (how codelm/data/minilm_code is made)")
+    p.add_argument("--queries-only", action="store_true", help="train a query tower for --base against its "
+                   "fixed code vectors (see above; how codelm/data/minilm_code/query is made)")
     p = commands.add("train rerank", "train a search re-ranker (cross-encoder)",
                      "codelm train rerank --data corpus --out runs/rerank --time 45m negatives_model=minilm-code",
                      run_train_rerank, description=RERANK_HELP)
@@ -56,7 +65,7 @@ def _fine_tune_options(p, what: str) -> None:
     """The options `train search` and `train rerank` share."""
     p.add_argument("--data", required=True, help="corpus directory from `codelm corpus`")
     p.add_argument("--out", required=True, help=f"output directory ({what})")
-    p.add_argument("--base", default="minilm", help="model to start from (default: the embedded MiniLM)")
+    p.add_argument("--base", help="model to start from (default: the embedded MiniLM; minilm-code for a query tower)")
     p.add_argument("--max-steps", type=int, help="optimizer steps (default: TrainConfig's)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     add_time_budget(p)
@@ -65,10 +74,15 @@ def _fine_tune_options(p, what: str) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from codelm.recipes.search import train_search
+    from codelm.recipes.search import QUERY_LAYERS, train_queries, train_search
 
-    result = train_search(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume,
-                          args.train_layers, time_limit(args))
+    args.base = args.base or ("minilm-code" if args.queries_only else "minilm")
+    if args.queries_only:
+        result = train_queries(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume,
+                               args.train_layers or QUERY_LAYERS, time_limit(args))
+    else:
+        result = train_search(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume,
+                              args.train_layers, time_limit(args))
     if args.delta:
         from codelm.recipes.search import write_delta
 
@@ -84,6 +98,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_train_rerank(args: argparse.Namespace) -> int:
     from codelm.recipes.rerank import HEADS, train_rerank
 
+    args.base = args.base or "minilm"
     result = train_rerank(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume,
                           args.train_layers, time_limit(args), args.layers)
     if args.delta:

@@ -15,6 +15,7 @@ SEARCH_MODEL = "minilm-code"  # MiniLM fine-tuned for code search: see codelm.re
 RERANK_MODEL = "minilm-rerank"  # MiniLM's first blocks trained as a search re-ranker: codelm.recipes.rerank
 SHIPPED = (SEARCH_MODEL, RERANK_MODEL)  # in codelm/data, as package names (minilm_code, minilm_rerank)
 DELTA_FILE, DELTA_META = "delta.safetensors", "delta.json"  # a fine-tuned delta over a base model
+QUERY_TOWER = "query"  # an encoder's folder for its query tower (codelm.recipes.search.train_queries)
 
 
 def resolve_model_dir(name_or_dir: str | Path = MINILM) -> Path:

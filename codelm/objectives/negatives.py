@@ -39,7 +39,7 @@ def _dense_top(queries: Sequence[str], texts: Sequence[str], k: int, model: str)
     with tqdm(total=len(texts) + len(queries), desc=f"mining negatives with {model}", unit="text",
               file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
         codes = encoder.encode(list(texts), progress=bar.update)
-        asked = encoder.encode(list(queries), progress=bar.update)
+        asked = encoder.queries().encode(list(queries), progress=bar.update)
     out = np.empty((len(queries), k), dtype=np.int64)
     for start in range(0, len(queries), CHUNK):
         scores = asked[start:start + CHUNK] @ codes.T

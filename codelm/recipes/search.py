@@ -26,6 +26,10 @@ OBJECTIVE_KEYS = {"temperature": float, "symmetric": bool, "hard_negatives": boo
 # fine-tuning defaults (TrainConfig's are for pretraining from scratch)
 DEFAULTS = {"lr": 2e-5, "batch_size": 32, "weight_decay": 0.01, "eval_every": 100, "eval_batches": 20,
             "log_every": 10}
+QUERY_KEYS = {"temperature": float, "sentence_share": float, "name_share": float, "query_length": int}
+# a query tower's step is short queries only: larger batches and rate (chosen on the tune split)
+QUERY_DEFAULTS = {**DEFAULTS, "lr": 5e-5, "batch_size": 64, "eval_every": 200}
+QUERY_LAYERS = 3  # of a query tower trained: minilm-code's own fine-tuned blocks
 
 
 def freeze_below(model: Any, train_layers: int, heads: tuple[str, ...] = ()) -> int:
@@ -83,13 +87,28 @@ def train_search(data: str | Path, out: str | Path, max_steps: int | None = None
                      train_layers, time_limit)
 
 
+def train_queries(data: str | Path, out: str | Path, max_steps: int | None = None,
+                  overrides: list[str] = (), base: str = "minilm-code", resume: bool = False,
+                  train_layers: int | None = QUERY_LAYERS, time_limit: float | None = None) -> dict[str, Any]:
+    """Train a query tower for the encoder `base`: a copy of it (its top `train_layers` blocks)
+    that learns to encode queries against `base`'s own code vectors, which stay as they are
+    (the `query-tower` objective). Its delta over `base` written into `base`'s QUERY_TOWER
+    folder (`write_delta(out, base_dir / QUERY_TOWER, base)`), search encodes queries with it,
+    and indexes made by `base` keep their vectors."""
+    cache = Path(data) / f"codes-{Path(str(base)).name}.npy"
+    return fine_tune("query-tower", QUERY_KEYS, QUERY_DEFAULTS, data, out, max_steps, overrides, base, resume,
+                     train_layers, time_limit, cache=cache, objective_kw={"code_model": str(base)})
+
+
 def fine_tune(objective_name: str, keys: dict[str, type], defaults: dict[str, Any], data: str | Path,
               out: str | Path, max_steps: int | None, overrides: list[str], base: str, resume: bool,
               train_layers: int | None, time_limit: float | None, heads: tuple[str, ...] = (),
-              layers: int | None = None) -> dict[str, Any]:
+              layers: int | None = None, cache: Path | None = None,
+              objective_kw: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fine-tune `base` (cut to its first `layers` blocks if given) with a search objective
-    (contrastive, rerank) on the corpus `data`'s pairs, all of it or its top `train_layers`
-    blocks plus the `heads`; the objective mines its hard negatives (if any) for both splits."""
+    (contrastive, rerank, query-tower) on the corpus `data`'s pairs, all of it or its top
+    `train_layers` blocks plus the `heads`; the objective prepares what it needs (mined hard
+    negatives, code vectors) for both splits, kept in `cache` (default: `negatives_cache`)."""
     from codelm.core.checkpoint import load_pretrained, resolve_model_dir
     from codelm.objectives import get_objective
     from indexers.corpus import read_corpus
@@ -111,8 +130,8 @@ def fine_tune(objective_name: str, keys: dict[str, type], defaults: dict[str, An
     trainable = freeze_below(model, train_layers, heads) if train_layers \
         else sum(p.numel() for p in model.parameters())
     objective = get_objective(objective_name, tokenizer=str(base_dir), pad_id=model.config.pad_token_id,
-                              cache=negatives_cache(data, objective_settings.get("negatives_model")),
-                              **objective_settings)
+                              cache=cache or negatives_cache(data, objective_settings.get("negatives_model")),
+                              **objective_settings, **(objective_kw or {}))
     train_data = [r for r in read_corpus(data, "train") if r["nl"]]
     valid_data = [r for r in read_corpus(data, "valid") if r["nl"]]
     if not train_data:

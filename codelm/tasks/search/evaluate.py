@@ -70,7 +70,7 @@ def dense_scores(eval_set: EvalSet, model: str) -> np.ndarray:
     from indexers.embed import Encoder
 
     encoder = Encoder(model)
-    return encoder.encode(eval_set.queries) @ encoder.encode(eval_set.texts).T
+    return encoder.queries().encode(eval_set.queries) @ encoder.encode(eval_set.texts).T
 
 
 def hybrid_scores(dense: np.ndarray, bm25: np.ndarray, weight: float | None = None) -> np.ndarray:

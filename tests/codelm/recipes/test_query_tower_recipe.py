@@ -1,0 +1,35 @@
+"""`train_queries` trains a query tower that search uses for queries only; the index's vectors stay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.codelm.recipes.test_search_recipe import tiny_corpus  # noqa: F401 - a fixture
+
+
+@pytest.mark.slow
+def test_query_tower_encodes_queries_and_leaves_codes_to_its_base(tiny_corpus, tmp_path) -> None:  # noqa: F811
+    from codelm.core import QUERY_TOWER, resolve_model_dir
+    from codelm.recipes.search import train_queries, write_delta
+    from indexers.embed import Encoder
+
+    out = tmp_path / "tower"
+    result = train_queries(tiny_corpus, out, max_steps=2, base="minilm", train_layers=1, overrides=[
+        "batch_size=4", "progress=false", "lr=1e-3"])
+    assert result["step"] == 2 and result["train_pairs"] == 4
+    assert result["trainable_parameters"] == 1_774_464  # one MiniLM block
+    assert np.load(tiny_corpus / "codes-minilm.npy").shape == (4, 384)  # the base's code vectors, kept
+    encoder_dir = tmp_path / "encoder"  # an encoder equal to MiniLM (an empty delta), with the tower
+    write_delta(resolve_model_dir("minilm"), encoder_dir)
+    before = Encoder(str(encoder_dir), int8=False).fingerprint
+    meta = write_delta(out, encoder_dir / QUERY_TOWER, base="minilm")
+    assert meta["tensors"] == 12  # the one trained block
+    encoder = Encoder(str(encoder_dir), int8=False)
+    assert encoder.fingerprint == before  # indexes made by the encoder stay valid
+    texts = ["sum of two numbers"]
+    tower = encoder.queries()
+    assert tower is not encoder and encoder.queries() is tower
+    assert not np.allclose(tower.encode(texts), encoder.encode(texts), atol=1e-4)
+    assert np.allclose(encoder.encode(texts), Encoder("minilm", int8=False).encode(texts), atol=1e-3)
+    assert Encoder("minilm", int8=False).queries().name == "minilm"  # no tower: queries as codes
