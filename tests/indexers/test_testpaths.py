@@ -12,7 +12,8 @@ from tests.conftest import write_repo
 
 QUERY = "parse a duration such as 1h30m into seconds"
 REPO = {
-    "durations.py": "def duration_seconds(spec):\n    total, number = 0, ''\n    for ch in spec:\n"
+    "durations.py": "def duration_seconds(spec):\n    \"\"\"Seconds in a duration like 1h30m.\"\"\"\n"
+                    "    total, number = 0, ''\n    for ch in spec:\n"
                     "        if ch.isdigit():\n            number += ch\n        else:\n"
                     "            total += int(number) * {'h': 3600, 'm': 60, 's': 1}[ch]\n"
                     "            number = ''\n    return total\n",
