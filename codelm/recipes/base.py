@@ -100,11 +100,11 @@ def build_model(config: str, tokenizer: Any, changes: dict[str, Any]) -> Any:
 
 def fit(model: Any, objective: Any, train_data: Sequence, valid_data: Sequence | None, cfg: TrainConfig,
         resume: bool = False) -> dict[str, Any]:
-    """Train with the one trainer; the summary without the per-step losses."""
+    """Train with the one trainer; the summary without the per-step losses (their count instead)."""
     from codelm.train import train
 
     if not train_data:
         raise UsageError("no training examples: check the data directory")
     result = train(model, objective, train_data, valid_data, cfg, resume=resume)
-    result.pop("losses")
+    result["steps_run"] = len(result.pop("losses"))  # by this call: `step` counts a resumed run's earlier ones
     return result

@@ -146,5 +146,5 @@ def fine_tune(objective_name: str, keys: dict[str, type], defaults: dict[str, An
     result = fit(model, objective, train_data, valid_data, cfg, resume)
     return {"base": base, "layers": model.config.num_layers, "trainable_parameters": trainable,
             "train_pairs": len(train_data), "valid_pairs": len(valid_data),
-            "pairs_per_s": round(result["step"] * cfg.batch_size * cfg.grad_accum / max(result["seconds"], 1e-9), 1),
+            "pairs_per_s": round(result["steps_run"] * cfg.batch_size * cfg.grad_accum / max(result["seconds"], 1e-9), 1),
             **objective_settings, **result}
