@@ -22,13 +22,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from codelm.core import SEARCH_MODEL
+from codelm.core import SEARCH_MODEL, export
 
 DEFAULT_MODEL = SEARCH_MODEL  # MiniLM with its top blocks fine-tuned for code search (codelm/data/minilm_code)
 MAX_TOKENS = 256
-# tokens per batch (4 texts of 256 tokens, 32 of 32), each batch on one core: on index_speed's
-# 606 units, 2 cores, 194 units/s against 172 at 2048 (and 174 for one 2048-token batch on both)
-BATCH_TOKENS = 1024
+BATCH_TOKENS = export.BATCH_TOKENS  # as the export's probe check batches
 INT8 = True  # run the int8 graph where the export kept one (codelm/core/export.py)
 RUNTIME = "onnxruntime"  # recorded in an index's meta with the quantisation of its vectors
 ONE_THREAD_UP_TO = 32  # texts: a query or a saved file runs on one thread (see encode)
@@ -76,11 +74,9 @@ class Encoder:
 
     def session(self, threads: int):
         """The onnxruntime session on `threads` intra-op threads, opened at first use."""
-        from codelm.core.export import open_session
-
         with self._opening:
             if threads not in self._sessions:
-                self._sessions[threads] = open_session(self.path, threads, self.optimized)
+                self._sessions[threads] = export.open_session(self.path, threads, self.optimized)
             return self._sessions[threads]
 
     def warm(self) -> None:
@@ -94,13 +90,11 @@ class Encoder:
         Batches hold about `batch_tokens` tokens (padding included; at least one text). Each
         batch runs on one thread, `threads` batches at a time; a few texts (a query) are too
         little work to share: they run on one."""
-        from codelm.core.export import run
-
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
         workers = 1 if len(texts) <= ONE_THREAD_UP_TO else self.threads
-        return run(self.session(1), ids, self.pad_id, batch_tokens, progress, workers)
+        return export.run(self.session(1), ids, self.pad_id, batch_tokens, progress, workers)
 
 
 _LOADED: dict[tuple[str, str], Encoder] = {}
