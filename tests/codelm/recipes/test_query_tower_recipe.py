@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.codelm.recipes.test_search_recipe import tiny_corpus  # noqa: F401 - a fixture
-
 
 @pytest.mark.slow
-def test_query_tower_encodes_queries_and_leaves_codes_to_its_base(tiny_corpus, tmp_path) -> None:  # noqa: F811
+def test_query_tower_encodes_queries_and_leaves_codes_to_its_base(tiny_corpus, tmp_path) -> None:
     from codelm.core import QUERY_TOWER, resolve_model_dir
     from codelm.recipes.search import train_queries, write_delta
     from indexers.embed import Encoder
