@@ -204,7 +204,7 @@ def run(split: str, small: bool, keep: Path | None = None, tests: str = "rank", 
         out[label] = score(ranked, queries)
     if rerank.available(searcher.reranker):
         out["reranker"] = searcher.reranker
-        for w in rerank_weights or (rerank.RERANK_WEIGHT,):
+        for w in rerank_weights or (rerank.load_reranker(searcher.reranker).weight,):
             ranked = [[(r["path"], r["name"]) for r in searcher.search(q["query"], k=10, tests=tests, rerank=True,
                                                                         rerank_weight=w)] for q in queries]
             out[f"hybrid_rerank@{w:g}"] = score(ranked, queries)
@@ -231,7 +231,7 @@ def main() -> None:
     parser.add_argument("--model", help="encoder to index with (default: the shipped minilm-code)")
     parser.add_argument("--reranker", help="re-ranker checkpoint (default: the shipped one, when installed)")
     parser.add_argument("--rerank-weights", default="", help="comma-separated re-ranker shares to score (default: "
-                        "the shipped RERANK_WEIGHT)")
+                        "the re-ranker's own)")
     parser.add_argument("--dense-weights", default="", help="comma-separated fusion weights to score hybrid at")
     args = parser.parse_args()
     weights = tuple(float(w) for w in args.rerank_weights.split(",") if w)

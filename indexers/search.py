@@ -17,7 +17,7 @@ from indexers.fusion import POOL, candidate_pool, fuse
 from indexers.testpaths import TEST_PENALTY, check_mode, is_test_path
 from indexers.rerank import CANDIDATES, rescore
 from indexers.rerank import available as reranker_available
-from indexers.text import code_tokens, embedded_text
+from indexers.text import code_tokens
 
 
 class Searcher:
@@ -111,9 +111,12 @@ class Searcher:
         return self._results([pool[i] for i in best], [float(fused[i] * penalty[i]) for i in best])
 
     def _texts(self, ids: list[int]) -> list[str]:
-        """What the re-ranker reads of these units: the text the index embeds (`unit_text`)."""
+        """What the re-ranker reads of these units (its `text`: the code, or what the index embeds)."""
+        from indexers.rerank import load_reranker
+
+        read = load_reranker(self.reranker).text
         rows = {r[0]: r[1:] for r in self._rows("id, name, kind, path, signature, body, docstring", ids)}
-        return [embedded_text(*rows[i]) for i in ids]
+        return [read(*rows[i]) for i in ids]
 
     def _allowed(self, language: str | None, path_glob: str | None) -> set[int] | None:
         if language is None and path_glob is None:

