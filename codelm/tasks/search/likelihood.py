@@ -2,9 +2,10 @@
 
 A frozen-encoder docstring model (`codelm train docstring`) reads a function through the
 search encoder's token states and writes its summary. Asked instead for the probability of a
-given sentence, it scores (query, function) pairs: query likelihood, the re-ranking of
-"Questions are all you need" (UPR) with a model trained here. `export_likelihood` writes it as
-one ONNX graph, read by `indexers.rerank` without torch:
+given sentence, it scores (query, function) pairs: query likelihood, as UPR re-ranks passages
+(Sachan et al. 2022, "Improving Passage Retrieval with Zero-Shot Question Generation"), with a
+model trained here. `export_likelihood` writes it as one ONNX graph, read by `indexers.rerank`
+without torch:
 
     inputs   states (batch, source, 384) float32: the encoder's last-layer token states
              states_mask (batch, source) int64, input_ids (batch, target) int64: <s> query
