@@ -29,7 +29,7 @@ DEFAULTS = {"lr": 2e-5, "batch_size": 32, "weight_decay": 0.01, "eval_every": 10
 QUERY_KEYS = {"temperature": float, "sentence_share": float, "name_share": float, "query_length": int}
 # a query tower's step is short queries only: larger batches and rate (chosen on the tune split)
 QUERY_DEFAULTS = {**DEFAULTS, "lr": 5e-5, "batch_size": 64, "eval_every": 200}
-QUERY_LAYERS = 3  # of a query tower trained: minilm-code's own fine-tuned blocks
+QUERY_LAYERS = 6  # of a query tower trained: all of them (in 42 minutes, hybrid MRR tune +0.009, test +0.005 over the top 3)
 
 
 def freeze_below(model: Any, train_layers: int, heads: tuple[str, ...] = ()) -> int:

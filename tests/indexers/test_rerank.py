@@ -49,18 +49,26 @@ def test_export_is_checked_against_torch_and_scores_in_order_given(tiny_reranker
     assert reranker.score("anything", []).shape == (0,)
 
 
-def test_search_reranks_the_top_candidates_only_when_on(tiny_reranker, tmp_path, monkeypatch):
-    from indexers import rerank
+def recording_searcher(reranker_dir, kind, tmp_path, monkeypatch):
+    """(Searcher of the test repository re-ranking with `reranker_dir`, the index folder, its
+    plain top 5 for "read the config file", the texts of each call to `kind.score`)."""
     from indexers.index import build_index
     from indexers.search import Searcher
 
     root = write_repo(tmp_path / "repo")
     build_index(root, root / ".codelm", progress=False)
-    searcher = Searcher(root / ".codelm", rerank=str(tiny_reranker))
+    searcher = Searcher(root / ".codelm", rerank=str(reranker_dir))
     plain = searcher.search("read the config file", k=5, rerank=False)
-    calls = []
-    real = rerank.Reranker.score
-    monkeypatch.setattr(rerank.Reranker, "score", lambda self, q, texts: calls.append(list(texts)) or real(self, q, texts))
+    calls, real = [], kind.score
+    monkeypatch.setattr(kind, "score", lambda self, q, texts: calls.append(list(texts)) or real(self, q, texts))
+    return searcher, root / ".codelm", plain, calls
+
+
+def test_search_reranks_the_top_candidates_only_when_on(tiny_reranker, tmp_path, monkeypatch):
+    from indexers import rerank
+    from indexers.search import Searcher
+
+    searcher, index, plain, calls = recording_searcher(tiny_reranker, rerank.Reranker, tmp_path, monkeypatch)
     ranked = searcher.search("read the config file", k=5, rerank=True)
     assert len(calls) == 1 and len(calls[0]) == len(plain)  # the whole (small) candidate list, once
     assert calls[0][0].startswith("load config (function in config.py)")  # what the index embeds
@@ -70,7 +78,7 @@ def test_search_reranks_the_top_candidates_only_when_on(tiny_reranker, tmp_path,
     assert [r["id"] for r in only_fused] == [r["id"] for r in plain]  # weight 0: the fused order
     assert len(calls) == 2 and searcher.search("read the config file", k=5, rerank=False) == plain
     assert searcher.search("read the config file", k=5) == ranked  # on by default: it was opened with one
-    assert Searcher(root / ".codelm", rerank=False).search("read the config file", k=5) == plain
+    assert Searcher(index, rerank=False).search("read the config file", k=5) == plain
 
 
 def test_reranker_options_on_search_serve_and_mcp(tiny_reranker, tmp_path):
@@ -125,17 +133,8 @@ def test_query_likelihood_reads_code_and_scores_in_order_given(tiny_likelihood):
 
 def test_search_reranks_by_query_likelihood_of_the_code(tiny_likelihood, tmp_path, monkeypatch):
     from indexers import rerank
-    from indexers.index import build_index
-    from indexers.search import Searcher
 
-    root = write_repo(tmp_path / "repo")
-    build_index(root, root / ".codelm", progress=False)
-    searcher = Searcher(root / ".codelm", rerank=str(tiny_likelihood))
-    plain = searcher.search("read the config file", k=5, rerank=False)
-    calls = []
-    real = rerank.QueryLikelihood.score
-    monkeypatch.setattr(rerank.QueryLikelihood, "score",
-                        lambda self, q, texts: calls.append(list(texts)) or real(self, q, texts))
+    searcher, _, plain, calls = recording_searcher(tiny_likelihood, rerank.QueryLikelihood, tmp_path, monkeypatch)
     ranked = searcher.search("read the config file", k=5)
     assert len(calls) == 1 and len(calls[0]) == len(plain)
     # each unit's code as the docstring model reads it: signature and body, no docstring
