@@ -76,15 +76,13 @@ class QueryLikelihood:
     the encoder the decoder was trained on, on ONNX Runtime like the decoder."""
 
     def __init__(self, model_dir: Path, threads: int | None = None) -> None:
-        from codelm.core import resolve_model_dir
         from codelm.core.tokenizer import CodeTokenizer, default_tokenizer
         from indexers.embed import load_encoder, model_tokenizer
 
         self.model_dir = model_dir
         self.config = json.loads((model_dir / "config.json").read_text())
         self.encoder = load_encoder(self.config["encoder"])
-        self.source = model_tokenizer(resolve_model_dir(self.config["encoder"]), self.config["max_source"],
-                                      "a re-ranker")
+        self.source = model_tokenizer(self.encoder.model_dir, self.config["max_source"], "a re-ranker")
         own = model_dir / "tokenizer.json"
         self.tokenizer = CodeTokenizer.load(model_dir) if own.is_file() else default_tokenizer()
         self.quantization = self.config["kept"]

@@ -15,7 +15,7 @@ from codelm.core import RERANK_MODEL
 from indexers import store
 from indexers.fusion import POOL, candidate_pool, fuse
 from indexers.testpaths import TEST_PENALTY, check_mode, is_test_path
-from indexers.rerank import CANDIDATES, rescore
+from indexers.rerank import CANDIDATES, load_reranker, rescore
 from indexers.rerank import available as reranker_available
 from indexers.text import code_tokens
 
@@ -72,8 +72,6 @@ class Searcher:
         processes that answer many queries (serve, mcp): the first query pays no start-up."""
         self.encoder.warm()
         if self.reranking(None):
-            from indexers.rerank import load_reranker
-
             load_reranker(self.reranker).score("warm up", ["def warm(): pass"])
 
     def reranking(self, rerank: bool | None) -> bool:
@@ -112,8 +110,6 @@ class Searcher:
 
     def _texts(self, ids: list[int]) -> list[str]:
         """What the re-ranker reads of these units (its `text`: the code, or what the index embeds)."""
-        from indexers.rerank import load_reranker
-
         read = load_reranker(self.reranker).text
         rows = {r[0]: r[1:] for r in self._rows("id, name, kind, path, signature, body, docstring", ids)}
         return [read(*rows[i]) for i in ids]
