@@ -21,7 +21,8 @@ a copy of the encoder that encodes queries, against --base's own code vectors of
 corpus (embedded once, cached in the corpus folder), which do not change: indexes made by
 --base keep their vectors. Settings: sentence_share (0.6), name_share (0.1), temperature,
 query_length, and TrainConfig fields (lr 5e-5, batch_size 64, ...). --delta BASE_DIR/query
-installs it: search then encodes queries with it."""
+installs it: search then encodes queries with it. --init DIR starts from a trained tower
+(e.g. codelm/data/minilm_code/query) to train it further, on a larger corpus or longer."""
 
 RERANK_HELP = """Trains a cross-encoder re-ranker for search: the model reads "query [SEP] code" and
 scores it; search re-orders its top candidates by that score. Starts from the embedded MiniLM
@@ -43,6 +44,8 @@ def register(commands) -> None:
                    "precision, as a small delta directory over --base (how codelm/data/minilm_code is made)")
     p.add_argument("--queries-only", action="store_true", help="train a query tower for --base against its "
                    "fixed code vectors (see above; how codelm/data/minilm_code/query is made)")
+    p.add_argument("--init", metavar="DIR", help="with --queries-only: start from this query tower "
+                   "(a run or a delta directory) instead of a copy of --base")
     p = commands.add("train rerank", "train a search re-ranker (cross-encoder)",
                      "codelm train rerank --data corpus --out runs/rerank --time 45m negatives_model=minilm-code",
                      run_train_rerank, description=RERANK_HELP)
@@ -77,9 +80,13 @@ def run_train(args: argparse.Namespace) -> int:
     from codelm.recipes.search import QUERY_LAYERS, train_queries, train_search
 
     args.base = args.base or ("minilm-code" if args.queries_only else "minilm")
+    if args.init and not args.queries_only:
+        from codelm.errors import UsageError
+
+        raise UsageError("--init starts a query tower from a trained one: it needs --queries-only")
     if args.queries_only:
         result = train_queries(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume,
-                               args.train_layers or QUERY_LAYERS, time_limit(args))
+                               args.train_layers or QUERY_LAYERS, time_limit(args), args.init)
     else:
         result = train_search(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume,
                               args.train_layers, time_limit(args))

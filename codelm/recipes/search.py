@@ -89,23 +89,24 @@ def train_search(data: str | Path, out: str | Path, max_steps: int | None = None
 
 def train_queries(data: str | Path, out: str | Path, max_steps: int | None = None,
                   overrides: list[str] = (), base: str = "minilm-code", resume: bool = False,
-                  train_layers: int | None = QUERY_LAYERS, time_limit: float | None = None) -> dict[str, Any]:
-    """Train a query tower for the encoder `base`: a copy of it (its top `train_layers` blocks)
-    that learns to encode queries against `base`'s own code vectors, which stay as they are
-    (the `query-tower` objective). Its delta over `base` written into `base`'s QUERY_TOWER
+                  train_layers: int | None = QUERY_LAYERS, time_limit: float | None = None,
+                  init: str | None = None) -> dict[str, Any]:
+    """Train a query tower for the encoder `base`: a copy of it (or of the tower `init`, to train
+    one further; its top `train_layers` blocks) that learns to encode queries against `base`'s
+    own code vectors, which stay as they are (the `query-tower` objective). Its delta over `base` written into `base`'s QUERY_TOWER
     folder (`write_delta(out, base_dir / QUERY_TOWER, base)`), search encodes queries with it,
     and indexes made by `base` keep their vectors."""
     cache = Path(data) / f"codes-{Path(str(base)).name}.npy"
     return fine_tune("query-tower", QUERY_KEYS, QUERY_DEFAULTS, data, out, max_steps, overrides, base, resume,
-                     train_layers, time_limit, cache=cache, objective_kw={"code_model": str(base)})
+                     train_layers, time_limit, cache=cache, objective_kw={"code_model": str(base)}, init=init)
 
 
 def fine_tune(objective_name: str, keys: dict[str, type], defaults: dict[str, Any], data: str | Path,
               out: str | Path, max_steps: int | None, overrides: list[str], base: str, resume: bool,
               train_layers: int | None, time_limit: float | None, heads: tuple[str, ...] = (),
               layers: int | None = None, cache: Path | None = None,
-              objective_kw: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Fine-tune `base` (cut to its first `layers` blocks if given) with a search objective
+              objective_kw: dict[str, Any] | None = None, init: str | None = None) -> dict[str, Any]:
+    """Fine-tune `base` (its weights, or those of `init` when given; cut to its first `layers` blocks if given) with a search objective
     (contrastive, rerank, query-tower) on the corpus `data`'s pairs, all of it or its top
     `train_layers` blocks plus the `heads`; the objective prepares what it needs (mined hard
     negatives, code vectors) for both splits, kept in `cache` (default: `negatives_cache`)."""
@@ -122,7 +123,7 @@ def fine_tune(objective_name: str, keys: dict[str, type], defaults: dict[str, An
     if "save_every" not in given:
         cfg.save_every = cfg.max_steps
     base_dir = resolve_model_dir(base)
-    model = load_pretrained(base_dir).train()
+    model = load_pretrained(init or base_dir).train()
     if layers:
         if not 1 <= layers <= model.config.num_layers:
             raise UsageError(f"--layers must be between 1 and {model.config.num_layers} (the blocks of {base!r})")

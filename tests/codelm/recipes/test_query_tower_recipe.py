@@ -31,3 +31,28 @@ def test_query_tower_encodes_queries_and_leaves_codes_to_its_base(tiny_corpus, t
     assert not np.allclose(tower.encode(texts), encoder.encode(texts), atol=1e-4)
     assert np.allclose(encoder.encode(texts), Encoder("minilm", int8=False).encode(texts), atol=1e-3)
     assert Encoder("minilm", int8=False).queries().name == "minilm"  # no tower: queries as codes
+
+
+@pytest.mark.slow
+def test_a_tower_trains_further_from_init(tiny_corpus, tmp_path) -> None:
+    import torch
+
+    from codelm.core.checkpoint import load_pretrained
+    from codelm.recipes.search import train_queries
+
+    settings = ["batch_size=4", "progress=false"]
+    first = tmp_path / "first"
+    train_queries(tiny_corpus, first, max_steps=2, base="minilm", train_layers=1, overrides=[*settings, "lr=1e-3"])
+    further = tmp_path / "further"  # at rate 0 a step leaves the weights it started from
+    result = train_queries(tiny_corpus, further, max_steps=1, base="minilm", train_layers=1,
+                           overrides=[*settings, "lr=0"], init=str(first))
+    assert result["step"] == 1
+    top = "blocks.5.qkv.weight"
+    start, end, stock = (load_pretrained(d).state_dict() for d in (first, further, "minilm"))
+    assert torch.equal(start[top], end[top]) and not torch.equal(end[top], stock[top])
+
+
+def test_init_needs_queries_only(codelm_cli, tiny_corpus, tmp_path) -> None:
+    result = codelm_cli("train", "search", "--data", str(tiny_corpus), "--out", str(tmp_path / "out"),
+                        "--init", str(tmp_path))
+    assert result.returncode == 2 and "--queries-only" in result.stderr
