@@ -93,9 +93,9 @@ def train_queries(data: str | Path, out: str | Path, max_steps: int | None = Non
                   init: str | None = None) -> dict[str, Any]:
     """Train a query tower for the encoder `base`: a copy of it (or of the tower `init`, to train
     one further; its top `train_layers` blocks) that learns to encode queries against `base`'s
-    own code vectors, which stay as they are (the `query-tower` objective). Its delta over `base` written into `base`'s QUERY_TOWER
-    folder (`write_delta(out, base_dir / QUERY_TOWER, base)`), search encodes queries with it,
-    and indexes made by `base` keep their vectors."""
+    own code vectors, which stay as they are (the `query-tower` objective). Its delta over
+    `base` written into `base`'s QUERY_TOWER folder (`write_delta(out, base_dir / QUERY_TOWER,
+    base)`), search encodes queries with it, and indexes made by `base` keep their vectors."""
     cache = Path(data) / f"codes-{Path(str(base)).name}.npy"
     return fine_tune("query-tower", QUERY_KEYS, QUERY_DEFAULTS, data, out, max_steps, overrides, base, resume,
                      train_layers, time_limit, cache=cache, objective_kw={"code_model": str(base)}, init=init)
@@ -106,10 +106,11 @@ def fine_tune(objective_name: str, keys: dict[str, type], defaults: dict[str, An
               train_layers: int | None, time_limit: float | None, heads: tuple[str, ...] = (),
               layers: int | None = None, cache: Path | None = None,
               objective_kw: dict[str, Any] | None = None, init: str | None = None) -> dict[str, Any]:
-    """Fine-tune `base` (its weights, or those of `init` when given; cut to its first `layers` blocks if given) with a search objective
-    (contrastive, rerank, query-tower) on the corpus `data`'s pairs, all of it or its top
-    `train_layers` blocks plus the `heads`; the objective prepares what it needs (mined hard
-    negatives, code vectors) for both splits, kept in `cache` (default: `negatives_cache`)."""
+    """Fine-tune `base` (or the weights `init` of a model like it; cut to its first `layers`
+    blocks if given) with a search objective (contrastive, rerank, query-tower) on the corpus
+    `data`'s pairs, all of it or its top `train_layers` blocks plus the `heads`; the objective
+    prepares what it needs (mined hard negatives, code vectors) for both splits, kept in
+    `cache` (default: `negatives_cache`)."""
     from codelm.core.checkpoint import load_pretrained, resolve_model_dir
     from codelm.objectives import get_objective
     from indexers.corpus import read_corpus
