@@ -106,18 +106,17 @@ class QueryLikelihood:
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """log P(query | code) of each code (higher: more relevant), in the order given."""
+        from codelm.core.rerank_export import pair_batch
+
         if not texts:
             return np.zeros(0, dtype=np.float32)
-        ids = [e.ids for e in self.source.encode_batch(list(texts))]
-        width = max(len(x) for x in ids)
-        batch = np.full((len(ids), width), self.encoder.pad_id, dtype=np.int64)
-        mask = np.zeros((len(ids), width), dtype=np.int64)
-        for row, x in enumerate(ids):
-            batch[row, :len(x)], mask[row, :len(x)] = x, 1
-        states = self.encoder.session(self.threads).run(None, {"input_ids": batch, "attention_mask": mask})[0]
+        codes = pair_batch(self.source.encode_batch(list(texts)), self.encoder.pad_id)
+        mask = codes["attention_mask"]
+        states = self.encoder.session(self.threads).run(None, {"input_ids": codes["input_ids"],
+                                                               "attention_mask": mask})[0]
         c = self.config
         target = self.tokenizer.encode_batch([query])[0][:c["max_target"] - 1]
-        rows = len(ids), 1
+        rows = len(texts), 1
         feeds = {"states": states.astype(np.float32), "states_mask": mask,
                  "input_ids": np.tile(np.asarray([c["bos_token_id"], *target], dtype=np.int64), rows),
                  "targets": np.tile(np.asarray([*target, c["eos_token_id"]], dtype=np.int64), rows)}

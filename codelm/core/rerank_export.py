@@ -24,7 +24,7 @@ PROBE_CANDIDATES = 8  # probe texts paired with each probe query
 
 
 def pair_batch(encodings: list, pad_id: int) -> dict[str, np.ndarray]:
-    """The ONNX inputs of tokenized pairs (`tokenizers` encodings), padded to the longest."""
+    """The ONNX inputs of tokenized pairs or texts (`tokenizers` encodings), padded to the longest."""
     width = max(len(e.ids) for e in encodings)
     feeds = {k: np.zeros((len(encodings), width), dtype=np.int64)
              for k in ("input_ids", "attention_mask", "token_type_ids")}
