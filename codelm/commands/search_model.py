@@ -22,7 +22,14 @@ corpus (embedded once, cached in the corpus folder), which do not change: indexe
 --base keep their vectors. Settings: sentence_share (0.6), name_share (0.1), temperature,
 query_length, and TrainConfig fields (lr 5e-5, batch_size 64, ...). --delta BASE_DIR/query
 installs it: search then encodes queries with it. --init DIR starts from a trained tower
-(e.g. codelm/data/minilm_code/query) to train it further, on a larger corpus or longer."""
+(e.g. codelm/data/minilm_code/query) to train it further, on a larger corpus or longer.
+
+With --codes-only it trains the other side: the top --train-layers blocks (default 3) of --base
+(default minilm-code) encode code, against the fixed vectors its query tower gives the
+corpus' first summary sentences (embedded once, cached in the corpus folder). Settings:
+max_length (128), temperature, and TrainConfig fields (lr 3e-5, batch_size 32, ...). --delta
+DIR writes it as a new encoder: a delta over what --base is a delta of (MiniLM), with --base's
+query tower copied in. Indexes made before must be rebuilt."""
 
 RERANK_HELP = """Trains a cross-encoder re-ranker for search: the model reads "query [SEP] code" and
 scores it; search re-orders its top candidates by that score. Starts from the embedded MiniLM
@@ -44,6 +51,8 @@ def register(commands) -> None:
                    "precision, as a small delta directory over --base (how codelm/data/minilm_code is made)")
     p.add_argument("--queries-only", action="store_true", help="train a query tower for --base against its "
                    "fixed code vectors (see above; how codelm/data/minilm_code/query is made)")
+    p.add_argument("--codes-only", action="store_true", help="train the code side of --base against its "
+                   "query tower's fixed vectors of the corpus' queries (indexes must then be rebuilt)")
     p.add_argument("--init", metavar="DIR", help="with --queries-only: start from this query tower "
                    "(a run or a delta directory) instead of a copy of --base")
     p = commands.add("train rerank", "train a search re-ranker (cross-encoder)",
@@ -79,21 +88,29 @@ def _fine_tune_options(p, what: str) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from codelm.recipes.search import QUERY_LAYERS, train_queries, train_search
 
-    args.base = args.base or ("minilm-code" if args.queries_only else "minilm")
-    if args.init and not args.queries_only:
-        from codelm.errors import UsageError
+    args.base = args.base or ("minilm-code" if args.queries_only or args.codes_only else "minilm")
+    from codelm.errors import UsageError
 
+    if args.init and not args.queries_only:
         raise UsageError("--init starts a query tower from a trained one: it needs --queries-only")
-    if args.queries_only:
+    if args.codes_only and args.queries_only:
+        raise UsageError("--codes-only and --queries-only train opposite sides: choose one")
+    if args.codes_only:
+        from codelm.recipes.search import CODE_LAYERS, train_codes
+
+        result = train_codes(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume,
+                             args.train_layers or CODE_LAYERS, time_limit(args))
+    elif args.queries_only:
         result = train_queries(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume,
                                args.train_layers or QUERY_LAYERS, time_limit(args), args.init)
     else:
         result = train_search(args.data, args.out, args.max_steps, args.overrides, args.base, args.resume,
                               args.train_layers, time_limit(args))
     if args.delta:
-        from codelm.recipes.search import write_delta
+        from codelm.recipes.search import write_code_delta, write_delta
 
-        result["delta"] = {"dir": args.delta, **write_delta(args.out, args.delta, args.base)}
+        write = write_code_delta if args.codes_only else write_delta
+        result["delta"] = {"dir": args.delta, **write(args.out, args.delta, args.base)}
     if args.json:
         print(json.dumps(result))
     else:

@@ -25,7 +25,8 @@ BUILTIN = {"mlm": "codelm.objectives.mlm", "rtd": "codelm.objectives.rtd",
            "contrastive": "codelm.objectives.contrastive",
            "seq2seq": "codelm.objectives.seq2seq", "span": "codelm.objectives.span",
            "trace": "codelm.objectives.trace", "cached-seq2seq": "codelm.objectives.cached_states",
-           "rerank": "codelm.objectives.rerank", "query-tower": "codelm.objectives.query_tower"}
+           "rerank": "codelm.objectives.rerank", "query-tower": "codelm.objectives.query_tower",
+           "code-tower": "codelm.objectives.code_tower"}
 
 
 def register(name: str) -> Callable:

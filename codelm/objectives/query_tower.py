@@ -50,56 +50,91 @@ def code_vectors(examples: list[dict], model: str, cache: str | Path | None = No
     return vectors
 
 
+class LockedSide(Contrastive):
+    """One side of search learns against the other side's vectors of the whole corpus, fixed.
+
+    A subclass says which side learns (`side`, the batch key, and `length`, its tokens), what
+    the fixed vectors are (`fixed_vectors`), which records share an answer (`key`: no negatives
+    of each other) and what text of a record the learning side reads (`texts`)."""
+
+    side = "query"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fixed = torch.zeros((0, 0))  # row -> the fixed vector of its record
+        self.row: dict[str, int] = {}  # record id -> its row
+        self.keys: list[str] = []  # row -> its record's key
+        self.group = torch.zeros(0, dtype=torch.long)  # row -> its key's number
+
+    @property
+    def length(self) -> int:
+        return self.query_length if self.side == "query" else self.max_length
+
+    def fixed_vectors(self, pairs: list[dict], cache: str | Path | None) -> np.ndarray:
+        raise NotImplementedError
+
+    def key(self, record: dict) -> str:
+        return record["nl"].strip().lower()
+
+    def texts(self, pairs: list[dict], generator: torch.Generator | None) -> list[str]:
+        raise NotImplementedError
+
+    def fit(self, examples: list[dict]) -> None:
+        """Embed the training records' fixed side (cached) as the candidates."""
+        self._add([r for r in examples if r["nl"]], self.cache)
+
+    def fit_valid(self, examples: list[dict]) -> None:
+        """Add the validation records' fixed side to the candidates (not cached)."""
+        self._add([r for r in examples if r["nl"]], None)
+
+    def _add(self, pairs: list[dict], cache: str | Path | None) -> None:
+        vectors = torch.from_numpy(self.fixed_vectors(pairs, cache))
+        start = len(self.keys)
+        self.fixed = torch.cat([self.fixed, vectors]) if start else vectors
+        self.row.update({r["id"]: start + i for i, r in enumerate(pairs)})
+        self.keys += [self.key(r) for r in pairs]
+        numbers: dict[str, int] = {}
+        self.group = torch.tensor([numbers.setdefault(k, len(numbers)) for k in self.keys], dtype=torch.long)
+
+    def collate(self, examples: list[dict], generator: torch.Generator | None = None) -> dict | None:
+        """The learning side's tokens and the rows of their answers; None when no record has a summary."""
+        pairs = [r for r in examples if r["nl"] and r.get("id") in self.row]
+        if not pairs:
+            return None
+        return {self.side: self._pad(self.texts(pairs, generator), self.length),
+                "rows": torch.tensor([self.row[r["id"]] for r in pairs], dtype=torch.long)}
+
+    def __call__(self, model: torch.nn.Module, batch: dict | None) -> tuple[torch.Tensor, dict[str, float]]:
+        """The cross-entropy of `x @ fixed.T / temperature` over every record of the corpus,
+        where another record with the same key is no negative."""
+        if batch is None:
+            device = next(model.parameters()).device
+            return torch.zeros((), device=device, requires_grad=True), {"tokens": 0.0}
+        tokens = batch[self.side]
+        x = model.embed(tokens["input_ids"], tokens["attention_mask"]).float()
+        rows = batch["rows"]
+        logits = x @ self.fixed.to(x.device).T / self.temperature  # (batch, every record)
+        group = self.group.to(x.device)
+        same = group[None, :] == group[rows][:, None]
+        same[torch.arange(len(rows), device=x.device), rows] = False
+        logits = logits.masked_fill(same, MASKED)
+        acc = (logits.argmax(-1) == rows).float().mean()
+        return F.cross_entropy(logits, rows), {"acc": float(acc), "tokens": float(tokens["attention_mask"].sum())}
+
+
 @register("query-tower")
-class QueryTower(Contrastive):
+class QueryTower(LockedSide):
     """Queries against the fixed code vectors of the whole corpus; see the module docstring."""
 
     def __init__(self, code_model: str = "minilm-code", sentence_share: float = 0.6, name_share: float = 0.1,
                  **kwargs: Any) -> None:
         super().__init__(sentence_share=sentence_share, name_share=name_share, **kwargs)
         self.code_model = code_model
-        self.codes = torch.zeros((0, 0))  # row -> its code's vector
-        self.row: dict[str, int] = {}  # record id -> its code's row
-        self.summaries: list[str] = []  # row -> its record's summary, lowercased
-        self.group = torch.zeros(0, dtype=torch.long)  # row -> its summary's number
 
-    def fit(self, examples: list[dict]) -> None:
-        """Embed the training codes (cached) as the candidates."""
-        self._add([r for r in examples if r["nl"]], self.cache)
+    def fixed_vectors(self, pairs: list[dict], cache: str | Path | None) -> np.ndarray:
+        return code_vectors(pairs, self.code_model, cache)
 
-    def fit_valid(self, examples: list[dict]) -> None:
-        """Add the validation codes to the candidates (not cached)."""
-        self._add([r for r in examples if r["nl"]], None)
-
-    def _add(self, pairs: list[dict], cache: str | Path | None) -> None:
-        vectors = torch.from_numpy(code_vectors(pairs, self.code_model, cache))
-        start = len(self.summaries)
-        self.codes = torch.cat([self.codes, vectors]) if start else vectors
-        self.row.update({r["id"]: start + i for i, r in enumerate(pairs)})
-        self.summaries += [r["nl"].strip().lower() for r in pairs]
-        numbers: dict[str, int] = {}
-        self.group = torch.tensor([numbers.setdefault(s, len(numbers)) for s in self.summaries], dtype=torch.long)
-
-    def collate(self, examples: list[dict], generator: torch.Generator | None = None) -> dict | None:
-        """Tokenized queries and the rows of their codes; None when no record has a summary."""
-        pairs = [r for r in examples if r["nl"] and r.get("id") in self.row]
-        if not pairs:
-            return None
+    def texts(self, pairs: list[dict], generator: torch.Generator | None) -> list[str]:
+        """Each record's query: its summary, first sentence or name in words, drawn."""
         draws = torch.rand(len(pairs), generator=generator).tolist()
-        return {"query": self._pad([self.query(r, d) for r, d in zip(pairs, draws)], self.query_length),
-                "rows": torch.tensor([self.row[r["id"]] for r in pairs], dtype=torch.long)}
-
-    def __call__(self, model: torch.nn.Module, batch: dict | None) -> tuple[torch.Tensor, dict[str, float]]:
-        if batch is None:
-            device = next(model.parameters()).device
-            return torch.zeros((), device=device, requires_grad=True), {"tokens": 0.0}
-        q = model.embed(batch["query"]["input_ids"], batch["query"]["attention_mask"]).float()
-        rows = batch["rows"]
-        logits = q @ self.codes.to(q.device).T / self.temperature  # (batch, every code)
-        group = self.group.to(q.device)
-        same = group[None, :] == group[rows][:, None]
-        same[torch.arange(len(rows), device=q.device), rows] = False
-        logits = logits.masked_fill(same, MASKED)
-        loss = F.cross_entropy(logits, rows)
-        acc = (logits.argmax(-1) == rows).float().mean()
-        return loss, {"acc": float(acc), "tokens": float(batch["query"]["attention_mask"].sum())}
+        return [self.query(r, d) for r, d in zip(pairs, draws)]

@@ -17,8 +17,8 @@ def _xent(row: list[float], target: int) -> float:
 
 def _tower(summaries: list[str], codes: list[list[float]], temperature: float) -> QueryTower:
     obj = QueryTower(tokenizer="minilm", temperature=temperature)
-    obj.codes = torch.nn.functional.normalize(torch.tensor(codes), dim=-1)
-    obj.summaries = summaries
+    obj.fixed = torch.nn.functional.normalize(torch.tensor(codes), dim=-1)
+    obj.keys = summaries
     obj.group = torch.tensor([summaries.index(s) for s in summaries])
     return obj
 
