@@ -85,7 +85,7 @@ def write_code_delta(model_dir: str | Path, out: str | Path, base: str = "minilm
     base_dir = resolve_model_dir(base)
     meta = base_dir / DELTA_META
     written = write_delta(model_dir, out, json.loads(meta.read_text())["base"] if meta.is_file() else base)
-    if (base_dir / QUERY_TOWER).is_dir():
+    if (base_dir / QUERY_TOWER).is_dir() and base_dir.resolve() != Path(out).resolve():
         shutil.copytree(base_dir / QUERY_TOWER, Path(out) / QUERY_TOWER, dirs_exist_ok=True)
     return written
 
