@@ -86,11 +86,10 @@ def _fine_tune_options(p, what: str) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from codelm.errors import UsageError
     from codelm.recipes.search import QUERY_LAYERS, train_queries, train_search
 
     args.base = args.base or ("minilm-code" if args.queries_only or args.codes_only else "minilm")
-    from codelm.errors import UsageError
-
     if args.init and not args.queries_only:
         raise UsageError("--init starts a query tower from a trained one: it needs --queries-only")
     if args.codes_only and args.queries_only:

@@ -20,25 +20,14 @@ import numpy as np
 import torch
 
 from codelm.objectives import register
-from codelm.objectives.query_tower import LockedSide
+from codelm.objectives.query_tower import LockedSide, cached_vectors
 from indexers.corpus import first_sentence
 from indexers.text import record_text
 
 
 def query_vectors(examples: list[dict], model: str, cache: str | Path | None = None) -> np.ndarray:
-    """(len(examples), dim) float32 vectors of the examples' first summary sentences by the
-    query encoder of `model` (its query tower), read from / written to `cache`."""
-    if cache is not None and Path(cache).is_file():
-        cached = np.load(cache)
-        if len(cached) == len(examples):
-            return cached.astype(np.float32)
-    from indexers.embed import load_encoder
-
-    vectors = load_encoder(model).queries().encode([first_sentence(r["nl"]) for r in examples])
-    if cache is not None:
-        Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, vectors.astype(np.float16))
-    return vectors
+    """The vectors of the examples' first summary sentences by the query tower of `model`."""
+    return cached_vectors([first_sentence(r["nl"]) for r in examples], model, True, cache)
 
 
 @register("code-tower")

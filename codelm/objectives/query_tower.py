@@ -27,12 +27,13 @@ from indexers.text import record_text
 MASKED = -1e4  # logit of a code that shares the query's summary
 
 
-def code_vectors(examples: list[dict], model: str, cache: str | Path | None = None) -> np.ndarray:
-    """(len(examples), dim) float32 vectors of the examples' code texts by the encoder `model`
-    (int8 ONNX where its export kept it: what the index stores), read from / written to `cache`."""
+def cached_vectors(texts: list[str], model: str, queries: bool, cache: str | Path | None) -> np.ndarray:
+    """(len(texts), dim) float32 vectors of `texts` by the encoder `model` (by its query tower
+    when `queries`; int8 ONNX where its export kept it, as search runs it), read from / written
+    to `cache` (half precision)."""
     if cache is not None and Path(cache).is_file():
         cached = np.load(cache)
-        if len(cached) == len(examples):
+        if len(cached) == len(texts):
             return cached.astype(np.float32)
     import sys
 
@@ -40,14 +41,20 @@ def code_vectors(examples: list[dict], model: str, cache: str | Path | None = No
 
     from indexers.embed import load_encoder
 
-    encoder = load_encoder(model)
-    with tqdm(total=len(examples), desc=f"embedding codes with {model}", unit="code", file=sys.stderr,
+    encoder = load_encoder(model).queries() if queries else load_encoder(model)
+    what = "queries" if queries else "codes"
+    with tqdm(total=len(texts), desc=f"embedding {what} with {model}", unit=what[:-1], file=sys.stderr,
               disable=not sys.stderr.isatty()) as bar:
-        vectors = encoder.encode([record_text(r) for r in examples], progress=bar.update)
+        vectors = encoder.encode(texts, progress=bar.update)
     if cache is not None:
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, vectors.astype(np.float16))
     return vectors
+
+
+def code_vectors(examples: list[dict], model: str, cache: str | Path | None = None) -> np.ndarray:
+    """The vectors of the examples' code texts by the encoder `model` (what the index stores)."""
+    return cached_vectors([record_text(r) for r in examples], model, False, cache)
 
 
 class LockedSide(Contrastive):

@@ -77,9 +77,9 @@ def write_delta(model_dir: str | Path, out: str | Path, base: str = "minilm",
 
 
 def write_code_delta(model_dir: str | Path, out: str | Path, base: str = "minilm-code") -> dict[str, Any]:
-    """Write a code tower trained over `base` (`train_codes`) as a complete encoder: its delta
-    over the model `base` itself is a delta of (the embedded MiniLM for minilm-code), with
-    `base`'s query tower copied in, the tower the code side was trained against."""
+    """Write a code side trained over `base` (`train_codes`) as a complete encoder: a delta over
+    `base`'s own base (the embedded MiniLM, for minilm-code), with `base`'s query tower copied
+    in, the tower the code side was trained against."""
     from codelm.core import DELTA_META, QUERY_TOWER, resolve_model_dir
 
     base_dir = resolve_model_dir(base)
