@@ -24,17 +24,14 @@ from codelm.objectives import register
 from codelm.objectives.contrastive import Contrastive
 from indexers.text import record_text
 
-MASKED = -1e4  # logit of a code that shares the query's summary
+MASKED = -1e4  # logit of a candidate that shares the answer's key (the same summary)
 
 
 def cached_vectors(texts: list[str], model: str, queries: bool, cache: str | Path | None) -> np.ndarray:
     """(len(texts), dim) float32 vectors of `texts` by the encoder `model` (by its query tower
     when `queries`; int8 ONNX where its export kept it, as search runs it), read from / written
-    to `cache` (half precision)."""
-    if cache is not None and Path(cache).is_file():
-        cached = np.load(cache)
-        if len(cached) == len(texts):
-            return cached.astype(np.float32)
+    to `cache` (an .npz of the vectors in half precision and the encoder's weights fingerprint:
+    vectors of other weights, e.g. from before the model was retrained, are made again)."""
     import sys
 
     from tqdm import tqdm
@@ -42,13 +39,18 @@ def cached_vectors(texts: list[str], model: str, queries: bool, cache: str | Pat
     from indexers.embed import load_encoder
 
     encoder = load_encoder(model).queries() if queries else load_encoder(model)
+    if cache is not None and Path(cache).is_file():
+        with np.load(cache) as stored:
+            if str(stored["fingerprint"]) == encoder.fingerprint and len(stored["vectors"]) == len(texts):
+                return stored["vectors"].astype(np.float32)
     what = "queries" if queries else "codes"
     with tqdm(total=len(texts), desc=f"embedding {what} with {model}", unit=what[:-1], file=sys.stderr,
               disable=not sys.stderr.isatty()) as bar:
         vectors = encoder.encode(texts, progress=bar.update)
     if cache is not None:
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, vectors.astype(np.float16))
+        with open(cache, "wb") as handle:
+            np.savez(handle, vectors=vectors.astype(np.float16), fingerprint=np.asarray(encoder.fingerprint))
     return vectors
 
 

@@ -113,7 +113,7 @@ def train_queries(data: str | Path, out: str | Path, max_steps: int | None = Non
     own code vectors, which stay as they are (the `query-tower` objective). Its delta over
     `base` written into `base`'s QUERY_TOWER folder (`write_delta(out, base_dir / QUERY_TOWER,
     base)`), search encodes queries with it, and indexes made by `base` keep their vectors."""
-    cache = Path(data) / f"codes-{Path(str(base)).name}.npy"
+    cache = Path(data) / f"codes-{Path(str(base)).name}.npz"
     return fine_tune("query-tower", QUERY_KEYS, QUERY_DEFAULTS, data, out, max_steps, overrides, base, resume,
                      train_layers, time_limit, cache=cache, objective_kw={"code_model": str(base)}, init=init)
 
@@ -125,7 +125,7 @@ def train_codes(data: str | Path, out: str | Path, max_steps: int | None = None,
     query tower's fixed vectors of the corpus' queries (the `code-tower` objective): the mirror
     of `train_queries`. `write_code_delta(out, DIR, base)` makes it a new encoder with `base`'s
     query tower; indexes must be rebuilt with it."""
-    cache = Path(data) / f"queries-{Path(str(base)).name}.npy"
+    cache = Path(data) / f"queries-{Path(str(base)).name}.npz"
     return fine_tune("code-tower", CODE_KEYS, CODE_DEFAULTS, data, out, max_steps, overrides, base, resume,
                      train_layers, time_limit, cache=cache, objective_kw={"query_model": str(base)})
 
@@ -136,10 +136,10 @@ def fine_tune(objective_name: str, keys: dict[str, type], defaults: dict[str, An
               layers: int | None = None, cache: Path | None = None,
               objective_kw: dict[str, Any] | None = None, init: str | None = None) -> dict[str, Any]:
     """Fine-tune `base` (or the weights `init` of a model like it; cut to its first `layers`
-    blocks if given) with a search objective (contrastive, rerank, query-tower) on the corpus
-    `data`'s pairs, all of it or its top `train_layers` blocks plus the `heads`; the objective
-    prepares what it needs (mined hard negatives, code vectors) for both splits, kept in
-    `cache` (default: `negatives_cache`)."""
+    blocks if given) with a search objective (contrastive, rerank, query-tower, code-tower) on
+    the corpus `data`'s pairs, all of it or its top `train_layers` blocks plus the `heads`; the
+    objective prepares what it needs (mined hard negatives, the fixed side's vectors) for both
+    splits, kept in `cache` (default: `negatives_cache`)."""
     from codelm.core.checkpoint import load_pretrained, resolve_model_dir
     from codelm.objectives import get_objective
     from indexers.corpus import read_corpus

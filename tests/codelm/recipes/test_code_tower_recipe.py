@@ -22,7 +22,8 @@ def test_code_tower_moves_codes_and_keeps_the_query_tower(tiny_corpus, tmp_path)
     assert result["step"] == 2 and result["train_pairs"] == 4
     assert result["trainable_parameters"] == 1_774_464  # one MiniLM block
     queries = ["return the sum of two numbers."]  # the fixed side, cached: the base's query tower
-    cached = np.load(tiny_corpus / "queries-base.npy").astype(np.float32)
+    with np.load(tiny_corpus / "queries-base.npz") as stored:
+        cached = stored["vectors"].astype(np.float32)
     tower, stock = (Encoder(str(base), int8=False).queries(), Encoder("minilm", int8=False))
     assert float(cached[0] @ tower.encode(queries)[0]) > 0.99 > float(cached[0] @ stock.encode(queries)[0])
     out = tmp_path / "encoder"

@@ -17,7 +17,9 @@ def test_query_tower_encodes_queries_and_leaves_codes_to_its_base(tiny_corpus, t
         "batch_size=4", "progress=false", "lr=1e-3"])
     assert result["step"] == 2 and result["train_pairs"] == 4
     assert result["trainable_parameters"] == 1_774_464  # one MiniLM block
-    assert np.load(tiny_corpus / "codes-minilm.npy").shape == (4, 384)  # the base's code vectors, kept
+    with np.load(tiny_corpus / "codes-minilm.npz") as cached:  # the base's code vectors, kept
+        assert cached["vectors"].shape == (4, 384)
+        assert str(cached["fingerprint"]) == Encoder("minilm").fingerprint
     encoder_dir = tmp_path / "encoder"  # an encoder equal to MiniLM (an empty delta), with the tower
     write_delta(resolve_model_dir("minilm"), encoder_dir)
     before = Encoder(str(encoder_dir), int8=False).fingerprint
@@ -56,3 +58,20 @@ def test_init_needs_queries_only(codelm_cli, tiny_corpus, tmp_path) -> None:
     result = codelm_cli("train", "search", "--data", str(tiny_corpus), "--out", str(tmp_path / "out"),
                         "--init", str(tmp_path))
     assert result.returncode == 2 and "--queries-only" in result.stderr
+
+
+@pytest.mark.slow
+def test_vectors_cached_for_other_weights_are_made_again(tmp_path) -> None:
+    from codelm.objectives.query_tower import cached_vectors
+    from indexers.embed import load_encoder
+
+    cache = tmp_path / "codes.npz"  # e.g. made before the encoder was retrained
+    np.savez(cache, vectors=np.zeros((1, 384), dtype=np.float16), fingerprint=np.asarray("other weights"))
+    vectors = cached_vectors(["def add(a, b): return a + b"], "minilm", False, cache)
+    assert np.allclose(vectors, load_encoder("minilm").encode(["def add(a, b): return a + b"]), atol=1e-6)
+    with np.load(cache) as stored:
+        assert str(stored["fingerprint"]) == load_encoder("minilm").fingerprint
+        assert np.allclose(stored["vectors"].astype(np.float32), vectors, atol=1e-2)
+    own = np.asarray(load_encoder("minilm").fingerprint)
+    np.savez(cache, vectors=np.zeros((1, 384), dtype=np.float16), fingerprint=own)
+    assert not cached_vectors(["anything"], "minilm", False, cache).any()  # these weights' own: read back
