@@ -139,7 +139,7 @@ def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, reembed:
         raise CodelmError(f"the weights of model {model!r} changed since the index at {index_dir} "
                           f"was built: pass --rebuild to re-embed everything")
     if rebuild or reembed or "generation" not in meta:  # every vector is made now
-        before = {"runtime": encoder.runtime, "quantization": encoder.quantization}
+        before = made_now(encoder)
     reusable = {} if rebuild or reembed else _stored_vectors(db, {u.content_hash for _, u in units})
     todo = [u for _, u in units if u.content_hash not in reusable]
     vectors = _embed(encoder, todo, progress)
@@ -162,7 +162,7 @@ def _update(db, index_dir: Path, meta: dict, model: str, rebuild: bool, reembed:
         store.write_generation(index_dir, generation, db, encoder.dim)
         store.write_meta(db, schema_version=store.SCHEMA_VERSION, model=model,
                          fingerprint=encoder.fingerprint, runtime=before["runtime"],
-                         quantization=before["quantization"], dim=encoder.dim,
+                         quantization=before["quantization"], max_tokens=before["max_tokens"], dim=encoder.dim,
                          model_dir=str(encoder.model_dir), roots=roots,
                          generation=generation, created=meta.get("created", now), updated=now)
         db.execute("COMMIT")
@@ -208,12 +208,20 @@ def _embed(encoder: Encoder, units: list[CodeUnit], progress: bool):
         return encoder.encode([unit_text(u) for u in units], progress=bar.update)
 
 
+def made_now(encoder: Encoder) -> dict:
+    """How the encoder makes vectors: `store.made_by`'s keys, the fingerprint apart."""
+    return {"runtime": encoder.runtime, "quantization": encoder.quantization, "max_tokens": encoder.max_tokens}
+
+
 def _notice_runtime(meta: dict, encoder: Encoder, reembedding: bool) -> None:
     """One line on stderr when the index's vectors came from another runtime or quantisation
-    than the encoder's (they still answer; new and changed units get the encoder's)."""
-    before = store.made_by(meta)
-    now = {"runtime": encoder.runtime, "quantization": encoder.quantization}
-    if "generation" in meta and not reembedding and (before["runtime"], before["quantization"]) != tuple(now.values()):
-        print(f"note: this index's vectors were made by {before['runtime']} {before['quantization']}, new ones "
-              f"by {now['runtime']} {now['quantization']}; `codelm index --reembed` re-embeds them all",
-              file=sys.stderr, flush=True)
+    than the encoder's, or from texts cut to another length (they still answer; new and changed
+    units get the encoder's)."""
+    before, now = store.made_by(meta), made_now(encoder)
+    if "generation" in meta and not reembedding and any(before[k] != v for k, v in now.items()):
+        print(f"note: this index's vectors were made by {_how(before)}, new ones by {_how(now)}; "
+              f"`codelm index --reembed` re-embeds them all", file=sys.stderr, flush=True)
+
+
+def _how(made: dict) -> str:
+    return f"{made['runtime']} {made['quantization']} from {made['max_tokens']} tokens"

@@ -1,7 +1,7 @@
 """The index directory: SQLite for units, files and metadata; FAISS and BM25 per generation.
 
     DIR/index.sqlite        meta (schema_version, model, fingerprint, runtime, quantization,
-                            dim, roots, generation),
+                            max_tokens, dim, roots, generation),
                             files (root, path, sha1), units (root, all CodeUnit fields, hash, vector)
     DIR/gen-<N>/vectors.faiss, DIR/gen-<N>/bm25/, DIR/gen-<N>/ids.npy
 
@@ -32,6 +32,7 @@ from indexers.units import CodeUnit
 
 SCHEMA_VERSION = 2
 HNSW_FROM = 50_000
+OLD_MAX_TOKENS = 256  # the tokens texts were cut to before an index recorded `max_tokens`
 DB_NAME = "index.sqlite"
 INDEX_DIR_NAME = ".codelm"  # the default index directory, inside the repository
 UNIT_FIELDS = ("path", "name", "kind", "language", "start_line", "end_line", "code",
@@ -189,18 +190,20 @@ def summary(db: sqlite3.Connection, index_dir: str | Path) -> dict:
             "files": db.execute("SELECT count(*) FROM files").fetchone()[0], "model": meta.get("model"),
             "schema": meta.get("schema_version"), "generation": meta.get("generation"),
             "roots": meta.get("roots", []), "updated": meta.get("updated"),
-            "runtime": made_by(meta)["runtime"], "quantization": made_by(meta)["quantization"],
+            **{k: v for k, v in made_by(meta).items() if k != "fingerprint"},
             "languages": [lang for (lang,) in db.execute("SELECT DISTINCT language FROM units ORDER BY 1")]}
 
 
 def made_by(meta: dict) -> dict:
-    """What made an index's vectors: the weights' fingerprint, the runtime and the quantisation.
-    An index of a codelm before ONNX Runtime records neither: its vectors came from torch, in
-    int8 where its fingerprint ends in "-int8"."""
+    """What made an index's vectors: the weights' fingerprint, the runtime, the quantisation and
+    the tokens a text was cut to. An index of a codelm before ONNX Runtime records neither of the
+    first two: its vectors came from torch, in int8 where its fingerprint ends in "-int8"; one
+    made before texts were cut to 128 tokens records no `max_tokens`: they were cut to 256."""
     fingerprint = meta.get("fingerprint") or ""
     return {"fingerprint": fingerprint.removesuffix("-int8") or None,
             "runtime": meta.get("runtime", "torch"),
-            "quantization": meta.get("quantization", "int8" if fingerprint.endswith("-int8") else "fp32")}
+            "quantization": meta.get("quantization", "int8" if fingerprint.endswith("-int8") else "fp32"),
+            "max_tokens": int(meta.get("max_tokens", OLD_MAX_TOKENS))}
 
 
 def write_meta(db: sqlite3.Connection, **values) -> None:

@@ -49,7 +49,7 @@ def name_words(name: str) -> str:
 
 def embedded_text(name: str, kind: str, path: str, signature: str, body: str, docstring: str = "") -> str:
     """The one definition of what is embedded for a function: its name in words, kind and
-    path, the docstring (if given), then its code (the encoder truncates to 256 tokens, so the
+    path, the docstring (if given), then its code (the encoder truncates to 128 tokens, so the
     start of the code is what counts). Index time and training time both call this."""
     parts = [f"{name_words(name)} ({kind} in {path})", docstring.strip(), signature.strip(), body[:BODY_CHARS]]
     return "\n".join(p for p in parts if p)

@@ -36,8 +36,8 @@ class CodeTower(LockedSide):
 
     side = "code"
 
-    def __init__(self, query_model: str = "minilm-code", max_length: int = 128, **kwargs: Any) -> None:
-        super().__init__(max_length=max_length, **kwargs)
+    def __init__(self, query_model: str = "minilm-code", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.query_model = query_model
 
     def fixed_vectors(self, pairs: list[dict], cache: str | Path | None) -> np.ndarray:

@@ -28,9 +28,10 @@ from indexers.text import name_words, record_text
 
 NEGATIVES = 8  # mined per record
 NEGATIVES_USED = 4  # a batch draws one of each record's top 4 (the very top is often a near-copy)
+MAX_LENGTH = 128  # code tokens read, as search cuts a unit's text (indexers.embed.MAX_TOKENS)
 
 
-def load_tokenizer(model: str | Path = "minilm", max_length: int = 256) -> Any:
+def load_tokenizer(model: str | Path = "minilm", max_length: int = MAX_LENGTH) -> Any:
     """The `tokenizers.Tokenizer` of a model directory (or the embedded MiniLM), truncating."""
     from tokenizers import Tokenizer
 
@@ -46,7 +47,7 @@ def load_tokenizer(model: str | Path = "minilm", max_length: int = 256) -> Any:
 class Contrastive:
     """In-batch InfoNCE between summaries and code; see the module docstring."""
 
-    def __init__(self, tokenizer: Any = None, max_length: int = 256, query_length: int = 64,
+    def __init__(self, tokenizer: Any = None, max_length: int = MAX_LENGTH, query_length: int = 64,
                  temperature: float = 0.05, symmetric: bool = True, hard_negatives: bool = False,
                  negatives_model: str = "", sentence_share: float = 0.0, name_share: float = 0.0,
                  cache: str | Path | None = None, pad_id: int = 0, **_: Any) -> None:

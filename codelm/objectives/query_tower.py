@@ -30,8 +30,9 @@ MASKED = -1e4  # logit of a candidate that shares the answer's key (the same sum
 def cached_vectors(texts: list[str], model: str, queries: bool, cache: str | Path | None) -> np.ndarray:
     """(len(texts), dim) float32 vectors of `texts` by the encoder `model` (by its query tower
     when `queries`; int8 ONNX where its export kept it, as search runs it), read from / written
-    to `cache` (an .npz of the vectors in half precision and the encoder's weights fingerprint:
-    vectors of other weights, e.g. from before the model was retrained, are made again)."""
+    to `cache` (an .npz of the vectors in half precision, the encoder's weights fingerprint and
+    the tokens its texts are cut to: vectors of other weights, e.g. from before the model was
+    retrained, or of another length are made again)."""
     import sys
 
     from tqdm import tqdm
@@ -41,7 +42,8 @@ def cached_vectors(texts: list[str], model: str, queries: bool, cache: str | Pat
     encoder = load_encoder(model).queries() if queries else load_encoder(model)
     if cache is not None and Path(cache).is_file():
         with np.load(cache) as stored:
-            if str(stored["fingerprint"]) == encoder.fingerprint and len(stored["vectors"]) == len(texts):
+            if (str(stored["fingerprint"]) == encoder.fingerprint and len(stored["vectors"]) == len(texts)
+                    and int(stored.get("max_tokens", -1)) == encoder.max_tokens):
                 return stored["vectors"].astype(np.float32)
     what = "queries" if queries else "codes"
     with tqdm(total=len(texts), desc=f"embedding {what} with {model}", unit=what[:-1], file=sys.stderr,
@@ -50,7 +52,8 @@ def cached_vectors(texts: list[str], model: str, queries: bool, cache: str | Pat
     if cache is not None:
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
         with open(cache, "wb") as handle:
-            np.savez(handle, vectors=vectors.astype(np.float16), fingerprint=np.asarray(encoder.fingerprint))
+            np.savez(handle, vectors=vectors.astype(np.float16), fingerprint=np.asarray(encoder.fingerprint),
+                     max_tokens=np.asarray(encoder.max_tokens))
     return vectors
 
 

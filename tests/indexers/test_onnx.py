@@ -92,7 +92,7 @@ def test_an_int8_export_of_an_older_procedure_is_redone(tiny_dir, capfd):
     assert again["version"] == 2 and capfd.readouterr().err.count("exporting") == 2
 
 def test_encoder_is_deterministic_whatever_the_threads():
-    from codelm.core.export import run
+    from codelm.core.export import BATCH_TOKENS, run
     from indexers.embed import Encoder
 
     encoder = Encoder()
@@ -100,9 +100,9 @@ def test_encoder_is_deterministic_whatever_the_threads():
     first = encoder.encode(texts)  # 40 texts: batches on every core at once
     assert np.array_equal(encoder.encode(texts), first)
     ids = [e.ids for e in encoder.tokenizer.encode_batch(texts)]
-    assert np.array_equal(run(encoder.session(1), ids, encoder.pad_id, 2048), first)  # one thread, same batches
+    assert np.array_equal(run(encoder.session(1), ids, encoder.pad_id, BATCH_TOKENS), first)  # one thread, same batches
     done = []
-    assert np.array_equal(run(encoder.session(1), ids, encoder.pad_id, 2048, done.append, workers=3), first)
+    assert np.array_equal(run(encoder.session(1), ids, encoder.pad_id, BATCH_TOKENS, done.append, workers=3), first)
     assert sum(done) == len(texts) and len(done) > 1  # in input order whatever thread ran a batch
     assert np.array_equal(encoder.encode(texts[:1]), encoder.encode(texts[:1]))
 
@@ -133,12 +133,14 @@ def test_index_records_runtime_and_an_older_index_keeps_answering(index_dir):
     db = store.connect(index_dir)
     meta = store.read_meta(db)
     assert (meta["runtime"], meta["quantization"]) in {("onnxruntime", "int8"), ("onnxruntime", "fp32")}
-    # as an index of a codelm before ONNX Runtime: torch int8 vectors, fingerprint marked so
-    db.execute("DELETE FROM meta WHERE key IN ('runtime', 'quantization')")
+    assert meta["max_tokens"] == 128
+    # as an index of a codelm before ONNX Runtime: torch int8 vectors of texts cut to 256 tokens,
+    # fingerprint marked so
+    db.execute("DELETE FROM meta WHERE key IN ('runtime', 'quantization', 'max_tokens')")
     store.write_meta(db, fingerprint=meta["fingerprint"] + "-int8")
     db.close()
     assert store.made_by(store.read_meta(store.connect(index_dir))) == {
-        "fingerprint": meta["fingerprint"], "runtime": "torch", "quantization": "int8"}
+        "fingerprint": meta["fingerprint"], "runtime": "torch", "quantization": "int8", "max_tokens": 256}
     proc = run_codelm("search", "fibonacci", "--index", str(index_dir), "-k", "1", "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout)["results"][0]["name"] == "fibonacci", proc.stderr
     root = index_dir.parent
@@ -146,13 +148,13 @@ def test_index_records_runtime_and_an_older_index_keeps_answering(index_dir):
     proc = run_codelm("index", str(root), "--json")  # embeds the new unit only, says so once
     assert proc.returncode == 0 and json.loads(proc.stdout)["embedded"] == 1, proc.stderr
     notes = [line for line in proc.stderr.splitlines() if line.startswith("note:")]
-    assert len(notes) == 1 and "torch int8" in notes[0] and "--reembed" in notes[0]
-    after = store.read_meta(store.connect(index_dir))
-    assert (after["fingerprint"], after["runtime"], after["quantization"]) == (meta["fingerprint"], "torch", "int8")
+    assert len(notes) == 1 and "torch int8 from 256 tokens" in notes[0] and "--reembed" in notes[0]
+    after = store.made_by(store.read_meta(store.connect(index_dir)))
+    assert after == {"fingerprint": meta["fingerprint"], "runtime": "torch", "quantization": "int8", "max_tokens": 256}
     proc = run_codelm("index", str(root), "--reembed", "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout)["embedded"] == 6, proc.stderr
     assert "note:" not in proc.stderr
     after = store.read_meta(store.connect(index_dir))
-    assert (after["runtime"], after["quantization"]) == (meta["runtime"], meta["quantization"])
+    assert (after["runtime"], after["quantization"], after["max_tokens"]) == (meta["runtime"], meta["quantization"], 128)
     proc = run_codelm("index", str(root), "--json")  # nothing changed: nothing embedded, no note
     assert json.loads(proc.stdout)["embedded"] == 0 and "note:" not in proc.stderr

@@ -61,7 +61,7 @@ def test_init_needs_queries_only(codelm_cli, tiny_corpus, tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_vectors_cached_for_other_weights_are_made_again(tmp_path) -> None:
+def test_vectors_cached_for_other_weights_or_lengths_are_made_again(tmp_path) -> None:
     from codelm.objectives.query_tower import cached_vectors
     from indexers.embed import load_encoder
 
@@ -72,6 +72,9 @@ def test_vectors_cached_for_other_weights_are_made_again(tmp_path) -> None:
     with np.load(cache) as stored:
         assert str(stored["fingerprint"]) == load_encoder("minilm").fingerprint
         assert np.allclose(stored["vectors"].astype(np.float32), vectors, atol=1e-2)
+        assert int(stored["max_tokens"]) == load_encoder("minilm").max_tokens == 128
     own = np.asarray(load_encoder("minilm").fingerprint)
-    np.savez(cache, vectors=np.zeros((1, 384), dtype=np.float16), fingerprint=own)
+    np.savez(cache, vectors=np.zeros((1, 384), dtype=np.float16), fingerprint=own, max_tokens=np.asarray(256))
+    assert cached_vectors(["anything"], "minilm", False, cache).any()  # cut to another length: made again
+    np.savez(cache, vectors=np.zeros((1, 384), dtype=np.float16), fingerprint=own, max_tokens=np.asarray(128))
     assert not cached_vectors(["anything"], "minilm", False, cache).any()  # these weights' own: read back
