@@ -4,9 +4,9 @@ shipped as a half-precision delta in codelm/data/minilm_code); "minilm" is the s
 
 A checkpoint is exported to ONNX once per weights (codelm/core/export.py, cached by
 indexers/onnx_cache.py; only that export imports torch). Texts are tokenized with the model's
-own `tokenizer.json` (truncated to MAX_TOKENS, below), sorted by length so that batches carry little padding and cut by a token budget
-rather than a number of texts, mean pooled and L2 normalised exactly as sentence-transformers
-does, and returned in input order as float32. With `int8=True` (the default) the graph the
+own `tokenizer.json` (truncated to MAX_TOKENS, below), sorted by length so that batches carry
+little padding and cut by a token budget rather than a number of texts, mean pooled and L2
+normalised exactly as sentence-transformers does, and returned in input order as float32. With `int8=True` (the default) the graph the
 export kept runs: int8 where it held cosine 0.99 to fp32 on the probe set, else fp32.
 """
 
@@ -24,11 +24,11 @@ import numpy as np
 from codelm.core import SEARCH_MODEL, export
 
 DEFAULT_MODEL = SEARCH_MODEL  # MiniLM with its top blocks fine-tuned for code search (codelm/data/minilm_code)
-# Texts are cut to 128 tokens: the length all-MiniLM-L6-v2 was trained at, and the code and query
-# towers too (sentence-transformers' configuration of MiniLM says 256). Measured on
-# benchmarks/search_quality.py, tune split, MRR@10 dense / hybrid: minilm-code 96 tokens
-# 0.703 / 0.710, 128 0.710 / 0.718, 192 0.700 / 0.711, 256 0.696 / 0.708; stock MiniLM 128
-# 0.597 / 0.624, 256 0.565 / 0.598. Indexing takes about two thirds of the time.
+# Texts are cut to 128 tokens: the length all-MiniLM-L6-v2 was trained at, and the code and
+# query towers too (sentence-transformers' configuration of MiniLM says 256). Measured on
+# benchmarks/search_quality.py, tune split, MRR@10 dense / hybrid at 0.9 dense: minilm-code
+# 96 tokens 0.703 / 0.710, 128 0.710 / 0.718, 192 0.700 / 0.711, 256 0.696 / 0.708; stock
+# MiniLM 128 0.597 / 0.624, 256 0.565 / 0.598. Indexing takes about two thirds of the time.
 MAX_TOKENS = 128
 BATCH_TOKENS = export.BATCH_TOKENS  # as the export's probe check batches
 INT8 = True  # run the int8 graph where the export kept one (codelm/core/export.py)

@@ -24,11 +24,12 @@ import torch.nn.functional as F
 from codelm.objectives import register
 from codelm.objectives.negatives import mine_negatives
 from indexers.corpus import first_sentence
+from indexers.embed import MAX_TOKENS
 from indexers.text import name_words, record_text
 
 NEGATIVES = 8  # mined per record
 NEGATIVES_USED = 4  # a batch draws one of each record's top 4 (the very top is often a near-copy)
-MAX_LENGTH = 128  # code tokens read, as search cuts a unit's text (indexers.embed.MAX_TOKENS)
+MAX_LENGTH = MAX_TOKENS  # code tokens read: as search cuts a unit's text
 
 
 def load_tokenizer(model: str | Path = "minilm", max_length: int = MAX_LENGTH) -> Any:

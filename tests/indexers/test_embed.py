@@ -76,6 +76,17 @@ def test_a_warm_encoder_gives_queries_the_same_vectors_bit_for_bit():
     queries = ["parse an email address", "x", "def add(a, b):\n    return a + b", "é ü 中文 🙂", "word " * 400]
     before, batch = [encoder.encode([q]) for q in queries], encoder.encode(queries)
     encoder.warm()
-    for query, vector in zip(queries, before):  # lengths 3 to 256 tokens (truncated)
+    for query, vector in zip(queries, before):  # lengths 3 to 128 tokens (truncated)
         assert np.array_equal(encoder.encode([query]), vector)
     assert np.array_equal(encoder.encode(queries), batch)  # batches (padded) run as before
+
+
+def test_texts_are_cut_to_128_tokens_as_the_towers_were_trained():
+    from indexers.embed import MAX_TOKENS, Encoder
+
+    encoder = Encoder()
+    start = "def total(values):\n    return sum(values)\n" + "x = 1\n" * 100  # well over 128 tokens
+    assert MAX_TOKENS == encoder.max_tokens == 128 and len(encoder.tokenizer.encode(start).ids) == 128
+    cut = encoder.encode([start + "y = 2", start + "def other(): pass", start[:40]])
+    assert np.array_equal(cut[0], cut[1])  # what lies past the cut is not read
+    assert not np.allclose(cut[0], cut[2], atol=1e-3)
