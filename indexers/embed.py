@@ -6,8 +6,9 @@ A checkpoint is exported to ONNX once per weights (codelm/core/export.py, cached
 indexers/onnx_cache.py; only that export imports torch). Texts are tokenized with the model's
 own `tokenizer.json` (truncated to MAX_TOKENS, below), sorted by length so that batches carry
 little padding and cut by a token budget rather than a number of texts, mean pooled and L2
-normalised exactly as sentence-transformers does, and returned in input order as float32. With `int8=True` (the default) the graph the
-export kept runs: int8 where it held cosine 0.99 to fp32 on the probe set, else fp32.
+normalised exactly as sentence-transformers does, and returned in input order as float32.
+With `int8=True` (the default) the graph the export kept runs: int8 where it held cosine 0.99
+to fp32 on the probe set, else fp32.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class Encoder:
         self._sessions: dict[int, object] = {}
         self._opening = threading.Lock()
         self.max_tokens = max_tokens
-        self._settings = (max_tokens, int8, threads)
+        self._settings = (int8, threads)  # what a query tower is opened with, beside max_tokens
         self._queries: Encoder | None = None
 
     @functools.cached_property
@@ -74,7 +75,7 @@ class Encoder:
 
         if self._queries is None:
             tower = self.model_dir / QUERY_TOWER
-            self._queries = Encoder(str(tower), *self._settings) if (tower / "config.json").is_file() else self
+            self._queries = Encoder(str(tower), self.max_tokens, *self._settings) if (tower / "config.json").is_file() else self
         return self._queries
 
     def session(self, threads: int):
